@@ -1,0 +1,62 @@
+"""``wb``: the workbench command line.
+
+Each command lives with its capability (``workbench/<capability>/commands.py``)
+and is imported only when it runs, so ``wb --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> (module:attribute, one-line help). The help is repeated here so that
+# listing commands imports nothing heavy.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("workbench.demo:demo", "Set up the embedded default and run the main job; print a chain summary."),
+    "demo-data": ("workbench.simulation.commands:demo_data", "Generate the simulated chain into the warehouse (tiny | demo | large)."),
+    "summary": ("workbench.simulation.commands:summary", "Print a short summary of the chain in the warehouse."),
+    "tables": ("workbench.governance.commands:tables", "List the tables a user may read, with their columns."),
+    "users": ("workbench.governance.commands:users", "List the configured users with their role and scope."),
+    "query": ("workbench.governance.commands:query", "Run SQL as a user, through that user's policies."),
+    "audit": ("workbench.governance.commands:audit", "Show recent entries of the audit log (auditor, admin)."),
+    "ingest": ("workbench.ingest.commands:ingest", "Load a POS / ERP export into the raw layer; bad rows go to quarantine."),
+    "metrics": ("workbench.metrics.commands:metrics", "List the metric definitions, or compute metrics by dimensions."),
+    "bench": ("workbench.bench.commands:bench", "Run a benchmark; print a table and write JSON."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, attr = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="retail-workbench")
+def main() -> None:
+    """Retail Workbench: governed data, metrics and models for a fashion retail chain.
+
+    \b
+    Examples:
+      wb demo                                  # build the demo chain and summarise it
+      wb demo-data --scale tiny --seed 7       # a small warehouse for tests
+      wb query --user u_store_017 "select count(*) from sales"
+      wb tables --user u_region_east
+    """
+
+
+if __name__ == "__main__":
+    main()

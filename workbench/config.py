@@ -1,0 +1,79 @@
+"""Where things live and which engine runs the warehouse.
+
+Settings come from ``workbench/conf/workbench.yaml`` (under version control),
+overridden by environment variables so that tests, CI and deployments can
+point the same code elsewhere without editing files:
+
+``WB_HOME``      project root (default: the folder holding ``workbench/``)
+``WB_CONFIG``    another settings file
+``WB_ENGINE``    engine profile name (``duckdb`` or ``pyspark``)
+``WB_WAREHOUSE`` warehouse location for the chosen engine (file or folder)
+``WB_ACCESS``    the users / roles / policies file
+``WB_AUDIT_DIR`` folder of audit log files
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONF_DIR = PACKAGE_DIR / "conf"
+
+
+def project_root() -> Path:
+    """The checkout (or deployment) root that holds ``data/``, ``notebooks/`` ..."""
+    env = os.environ.get("WB_HOME")
+    return Path(env).resolve() if env else PACKAGE_DIR.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: absolute paths and the engine profile in use."""
+
+    engine: str
+    warehouse: Path
+    access_file: Path
+    audit_dir: Path
+    data_dir: Path
+    engine_options: dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed (tests point one at a temp folder)."""
+        return replace(self, **changes)
+
+
+def _resolve(root: Path, value: str | os.PathLike) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (root / path)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings file, then the ``WB_*`` environment, then ``overrides``."""
+    root = project_root()
+    config_file = Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
+    raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+
+    engine = overrides.pop("engine", None) or os.environ.get("WB_ENGINE") or raw["engine"]
+    profiles = raw.get("engines", {})
+    if engine not in profiles:
+        known = ", ".join(sorted(profiles))
+        raise ValueError(f"unknown engine {engine!r} (known: {known}); set WB_ENGINE or edit {config_file}")
+    profile = dict(profiles[engine])
+    warehouse = os.environ.get("WB_WAREHOUSE") or profile.pop("warehouse")
+    profile.pop("warehouse", None)
+    paths = raw.get("paths", {})
+
+    settings = Settings(
+        engine=engine,
+        warehouse=_resolve(root, warehouse),
+        access_file=_resolve(root, os.environ.get("WB_ACCESS") or CONF_DIR / paths.get("access", "access.yaml")),
+        audit_dir=_resolve(root, os.environ.get("WB_AUDIT_DIR") or paths.get("audit", "data/audit")),
+        data_dir=_resolve(root, paths.get("data", "data")),
+        engine_options=profile,
+    )
+    return settings.with_(**overrides) if overrides else settings

@@ -1,0 +1,339 @@
+"""The warehouse's tables: names, columns and types, in the business's words.
+
+This module is the contract between the simulator (which writes these
+tables), the governed session (which hands them out), the policies (which
+name their columns) and ``wb tables`` (which describes them).
+
+Layers (DuckDB schemas / Spark databases):
+
+- ``core``  business tables: the chain as its systems record it.
+- ``raw``   files loaded by ``wb ingest``, exactly as they arrived (plus
+            ``quarantine`` and ``ingest_log``). Raw data is never edited.
+- ``marts`` derived tables rebuilt by pipelines.
+- ``truth`` the simulator's ground truth (true demand, planted cases, hidden
+            parameters). No business role may read it.
+
+Keys are integers (``store_id``, ``sku_id``) because facts run to hundreds of
+millions of rows; readable codes (``store_code`` ``S017``, ``sku_code``) live
+in the dimension tables. Locations share one key space: the central
+warehouse (DC) is a row of ``stores`` with ``store_type = 'dc'``, so stock and
+movements need a single location key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.schema as sch
+
+LAYERS = ("core", "raw", "marts", "truth")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+    doc: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    layer: str
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = field(default=())
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    def ibis_schema(self) -> sch.Schema:
+        return ibis.schema({c.name: ibis.dtype(c.dtype).copy(nullable=c.nullable) for c in self.columns})
+
+    def arrow_schema(self):
+        return self.ibis_schema().to_pyarrow()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _t(layer: str, name: str, doc: str, cols: list[tuple], key: tuple[str, ...] = ()) -> TableSpec:
+    return TableSpec(layer, name, doc, tuple(Column(*c) for c in cols), key)
+
+
+CORE = [
+    _t("core", "stores", "Locations: own stores (graded A/B/C), outlets, consignment counters (代销专柜), the online shop and the central warehouse (DC).", [
+        ("store_id", "int32", "location key", False),
+        ("store_code", "string", "readable code, e.g. S017; the DC is DC01", False),
+        ("store_name", "string", "display name"),
+        ("store_type", "string", "own | outlet | consignment | online | dc", False),
+        ("grade", "string", "A | B | C for own stores, else null"),
+        ("region", "string", "sales region (大区), e.g. East"),
+        ("province", "string", "province"),
+        ("city", "string", "city"),
+        ("city_tier", "int8", "1 (Shanghai, Beijing ...) to 4"),
+        ("host_department_store", "string", "department store hosting a consignment counter"),
+        ("commission_rate", "float64", "share of sales kept by the host department store"),
+        ("open_date", "date", "opening date"),
+        ("close_date", "date", "closing date, null while open"),
+        ("area_m2", "float64", "selling area in square metres"),
+        ("staff_count", "int16", "headcount"),
+        ("monthly_rent", "float64", "rent per month (CNY)"),
+        ("monthly_staff_cost", "float64", "staff cost per month (CNY)"),
+        ("capacity_units", "int32", "units the back room and floor can hold"),
+        ("latitude", "float64", "latitude"),
+        ("longitude", "float64", "longitude"),
+    ], key=("store_id",)),
+    _t("core", "suppliers", "Suppliers of finished goods.", [
+        ("supplier_id", "int32", "supplier key", False),
+        ("supplier_name", "string", "name"),
+        ("country", "string", "country of production"),
+        ("lead_time_days", "int16", "order to delivery at the DC"),
+        ("return_allowance", "float64", "share of a season's order the supplier takes back"),
+    ], key=("supplier_id",)),
+    _t("core", "products", "The range at SKU grain: brand → category → style → colour (SKC, 款色) → size (SKU).", [
+        ("sku_id", "int32", "size-level key", False),
+        ("sku_code", "string", "e.g. 24SS-TS0012-BLK-M", False),
+        ("skc_id", "int32", "style-colour key (款色)", False),
+        ("skc_code", "string", "e.g. 24SS-TS0012-BLK"),
+        ("style_id", "int32", "style key (款)", False),
+        ("style_code", "string", "e.g. 24SS-TS0012"),
+        ("style_name", "string", "display name"),
+        ("brand", "string", "brand"),
+        ("category", "string", "category, e.g. tops"),
+        ("subcategory", "string", "subcategory, e.g. t-shirt"),
+        ("gender", "string", "women | men | unisex"),
+        ("season", "string", "e.g. 2024SS, 2024AW, or BASIC for year-round"),
+        ("season_year", "int16", "year of the season"),
+        ("launch_date", "date", "first day on sale"),
+        ("season_end_date", "date", "planned end of full-price selling"),
+        ("colour", "string", "colour name"),
+        ("colour_family", "string", "dark | light | bright | neutral"),
+        ("size", "string", "XS ... XXL or numeric"),
+        ("size_rank", "int8", "order of the size within its run"),
+        ("is_core_size", "boolean", "a core size: missing it breaks the size run (断码)"),
+        ("fabric", "string", "main fabric"),
+        ("thickness", "string", "thin | medium | thick"),
+        ("versatility", "int8", "how many outfits it pairs with (1-5)"),
+        ("occasion", "string", "casual | office | sport | party"),
+        ("price_band", "string", "entry | core | premium"),
+        ("full_price", "float64", "tag price (CNY)"),
+        ("unit_cost", "float64", "landed unit cost (CNY)"),
+        ("supplier_id", "int32", "supplier"),
+        ("target_sell_through", "float64", "sell-through target at season end (售罄率目标)"),
+        ("is_limited", "boolean", "limited release, subject to purchase limits"),
+    ], key=("sku_id",)),
+    _t("core", "assortment", "Which style-colours each location ranges, and when (the range plan).", [
+        ("store_id", "int32", "location", False),
+        ("skc_id", "int32", "style-colour", False),
+        ("start_date", "date", "first day ranged", False),
+        ("end_date", "date", "last day ranged (recall), null if open"),
+    ], key=("store_id", "skc_id", "start_date")),
+    _t("core", "promotions", "Promotions and retail events (618, Double 11 ...).", [
+        ("promo_id", "int32", "promotion key", False),
+        ("promo_name", "string", "name"),
+        ("start_date", "date", "first day"),
+        ("end_date", "date", "last day"),
+        ("discount_pct", "float64", "extra discount off the current price"),
+        ("scope", "string", "all | brand | category"),
+        ("scope_value", "string", "the brand or category in scope"),
+        ("channels", "string", "store | online | all"),
+        ("max_discount_pct", "float64", "deepest total discount the policy allows"),
+    ], key=("promo_id",)),
+    _t("core", "price_changes", "Ticket-price history per style-colour: launch, markdowns, outlet prices.", [
+        ("skc_id", "int32", "style-colour", False),
+        ("effective_date", "date", "first day of the price", False),
+        ("channel", "string", "full_price | outlet", False),
+        ("price", "float64", "current selling price before promotions"),
+        ("reason", "string", "launch | markdown | clearance | outlet"),
+    ], key=("skc_id", "effective_date", "channel")),
+    _t("core", "sales", "POS ticket lines (小票明细): sales, returns and exchanges. Returns have negative qty.", [
+        ("ticket_id", "int64", "ticket (basket) key", False),
+        ("line_no", "int16", "line within the ticket", False),
+        ("sale_date", "date", "business day", False),
+        ("sale_ts", "timestamp", "time of the ticket"),
+        ("store_id", "int32", "selling location", False),
+        ("sku_id", "int32", "item sold", False),
+        ("skc_id", "int32", "style-colour (denormalised for speed)", False),
+        ("member_id", "int64", "member, null for walk-in customers"),
+        ("cashier_id", "int32", "cashier"),
+        ("line_type", "string", "sale | return | exchange_out | exchange_in", False),
+        ("qty", "int16", "units; negative for returns and exchange_out", False),
+        ("full_price", "float64", "tag price per unit"),
+        ("unit_price", "float64", "price paid per unit"),
+        ("discount_amount", "float64", "(full_price - unit_price) * qty"),
+        ("net_amount", "float64", "unit_price * qty"),
+        ("cost_amount", "float64", "unit_cost * qty"),
+        ("promo_id", "int32", "promotion applied, if any"),
+        ("orig_ticket_id", "int64", "for returns and exchanges: the original ticket"),
+    ], key=("ticket_id", "line_no")),
+    _t("core", "payments", "Payments settled into the company's accounts, per ticket.", [
+        ("ticket_id", "int64", "ticket", False),
+        ("store_id", "int32", "location", False),
+        ("pay_date", "date", "business day", False),
+        ("method", "string", "cash | card | wechat | alipay | dept_store | points"),
+        ("amount", "float64", "amount settled (negative for refunds)"),
+    ], key=("ticket_id", "method")),
+    _t("core", "traffic", "Daily footfall per location (online: sessions).", [
+        ("traffic_date", "date", "day", False),
+        ("store_id", "int32", "location", False),
+        ("visitors", "int32", "people counted entering (客流)"),
+    ], key=("traffic_date", "store_id")),
+    _t("core", "inventory", "Stock snapshots per SKU and location at each week end (Sunday) and the last day; quality A or B (B-goods, 次品).", [
+        ("snapshot_date", "date", "day of the snapshot (end of day)", False),
+        ("store_id", "int32", "location", False),
+        ("sku_id", "int32", "item", False),
+        ("quality", "string", "A | B", False),
+        ("on_hand", "int32", "units on hand"),
+        ("in_transit", "int32", "units shipped to this location, not yet received"),
+    ], key=("snapshot_date", "store_id", "sku_id", "quality")),
+    _t("core", "out_of_stock", "Spells when a ranged SKU had no stock at a location (缺货); sales there are censored.", [
+        ("store_id", "int32", "location", False),
+        ("sku_id", "int32", "item", False),
+        ("start_date", "date", "first day with no stock at opening", False),
+        ("end_date", "date", "last day with no stock, null if still out"),
+    ], key=("store_id", "sku_id", "start_date")),
+    _t("core", "purchase_orders", "Orders to suppliers (the buy, 订货).", [
+        ("po_id", "int64", "order line key", False),
+        ("sku_id", "int32", "item", False),
+        ("supplier_id", "int32", "supplier"),
+        ("order_date", "date", "ordered on"),
+        ("due_date", "date", "due at the DC"),
+        ("qty_ordered", "int32", "units ordered"),
+        ("unit_cost", "float64", "agreed unit cost"),
+    ], key=("po_id",)),
+    _t("core", "transfers", "Every physical movement of goods except sales: supplier receipts, allocations, replenishments, store-to-store transfers (调拨), recalls and supplier returns.", [
+        ("transfer_id", "int64", "movement key", False),
+        ("movement_type", "string", "supplier_receipt | initial_allocation | replenishment | store_transfer | recall | supplier_return | outlet_allocation", False),
+        ("sku_id", "int32", "item", False),
+        ("from_store_id", "int32", "origin location, null when from a supplier"),
+        ("to_store_id", "int32", "destination location, null when to a supplier"),
+        ("qty", "int32", "units", False),
+        ("ship_date", "date", "left the origin", False),
+        ("receive_date", "date", "arrived, null while in transit"),
+        ("supplier_id", "int32", "supplier for receipts and returns"),
+        ("po_id", "int64", "purchase order for supplier receipts"),
+    ], key=("transfer_id",)),
+    _t("core", "b_goods", "Units found defective (B-goods, 次品): at DC receipt inspection or in customer returns.", [
+        ("b_goods_id", "int64", "event key", False),
+        ("sku_id", "int32", "item", False),
+        ("store_id", "int32", "location holding them", False),
+        ("flagged_date", "date", "day flagged", False),
+        ("qty", "int32", "units"),
+        ("defect_type", "string", "stain | hole | missing_accessory | seam"),
+        ("source", "string", "receipt_inspection | customer_return"),
+    ], key=("b_goods_id",)),
+    _t("core", "stock_counts", "Physical stocktakes (manual or RFID) against system stock.", [
+        ("count_id", "int64", "count line key", False),
+        ("count_date", "date", "day counted", False),
+        ("store_id", "int32", "location", False),
+        ("sku_id", "int32", "item", False),
+        ("system_qty", "int32", "units the system expected"),
+        ("counted_qty", "int32", "units found"),
+        ("method", "string", "manual | rfid"),
+    ], key=("count_id",)),
+    _t("core", "members", "Loyalty members (会员). Name and phone are personal data, masked for all but admin.", [
+        ("member_id", "int64", "member key", False),
+        ("member_name", "string", "name (personal data)"),
+        ("phone", "string", "mobile number (personal data)"),
+        ("gender", "string", "F | M"),
+        ("birth_year", "int16", "year of birth"),
+        ("join_date", "date", "joined the programme"),
+        ("home_store_id", "int32", "store where the member joined"),
+        ("city", "string", "city of the home store"),
+        ("tier", "string", "silver | gold | platinum"),
+    ], key=("member_id",)),
+    _t("core", "points_ledger", "Loyalty points earned and redeemed (积分).", [
+        ("entry_id", "int64", "ledger key", False),
+        ("member_id", "int64", "member", False),
+        ("ticket_id", "int64", "ticket, if any"),
+        ("store_id", "int32", "location"),
+        ("entry_date", "date", "day"),
+        ("points", "int32", "points (negative when redeemed)"),
+        ("reason", "string", "earn | redeem | adjust"),
+    ], key=("entry_id",)),
+    _t("core", "store_costs", "Monthly operating costs per location.", [
+        ("store_id", "int32", "location", False),
+        ("month", "date", "first day of the month", False),
+        ("rent", "float64", "rent (CNY)"),
+        ("staff_cost", "float64", "staff cost (CNY)"),
+        ("other_cost", "float64", "utilities and other costs (CNY)"),
+    ], key=("store_id", "month")),
+    _t("core", "sales_plan", "Monthly sales plan per location and brand (销售计划).", [
+        ("month", "date", "first day of the month", False),
+        ("store_id", "int32", "location", False),
+        ("brand", "string", "brand", False),
+        ("plan_net_sales", "float64", "planned net sales (CNY)"),
+        ("plan_units", "int32", "planned units"),
+    ], key=("month", "store_id", "brand")),
+    _t("core", "consignment_settlements", "Monthly settlements from host department stores for consignment counters.", [
+        ("store_id", "int32", "consignment counter", False),
+        ("month", "date", "first day of the month", False),
+        ("reported_sales", "float64", "sales the department store reports"),
+        ("commission", "float64", "commission kept by the department store"),
+        ("settled_amount", "float64", "amount paid to the company"),
+    ], key=("store_id", "month")),
+]
+
+TRUTH = [
+    _t("truth", "demand", "True demand per SKU, location and day before stock-outs (rows where demand or sales > 0).", [
+        ("sale_date", "date", "day", False),
+        ("store_id", "int32", "location", False),
+        ("sku_id", "int32", "item", False),
+        ("expected", "float64", "mean demand the simulator drew from"),
+        ("demand", "int32", "units customers wanted"),
+        ("sold", "int32", "units sold (demand censored by stock)"),
+    ], key=("sale_date", "store_id", "sku_id")),
+    _t("truth", "irregularities", "Planted irregularities with their labels, for scoring risk checks.", [
+        ("case_id", "int64", "case key", False),
+        ("kind", "string", "discount_beyond_policy | points_abuse | exchange_other_style | return_without_sale | unpaid_sale | consignment_shortfall | scalping", False),
+        ("event_date", "date", "day"),
+        ("store_id", "int32", "location"),
+        ("ticket_id", "int64", "ticket involved, if any"),
+        ("member_id", "int64", "member involved, if any"),
+        ("sku_id", "int32", "item involved, if any"),
+        ("amount", "float64", "money at stake (CNY)"),
+        ("detail", "string", "what was planted"),
+    ], key=("case_id",)),
+    _t("truth", "members", "Hidden member behaviour: purchase rate, churn, true size.", [
+        ("member_id", "int64", "member", False),
+        ("purchase_rate", "float64", "expected purchases per week while alive"),
+        ("dropout_date", "date", "day the member churned, null if still alive"),
+        ("preferred_size_rank", "int8", "the member's size"),
+        ("spend_level", "float64", "relative spend per ticket"),
+    ], key=("member_id",)),
+    _t("truth", "products", "Hidden product parameters: base demand, hot / cold, price elasticity.", [
+        ("skc_id", "int32", "style-colour", False),
+        ("base_rate", "float64", "base daily demand per store at full price"),
+        ("hotness", "string", "hot | normal | cold"),
+        ("elasticity", "float64", "price elasticity of demand"),
+        ("peak_week", "float64", "week of life at peak demand"),
+        ("decay", "float64", "weekly decay after the peak"),
+    ], key=("skc_id",)),
+    _t("truth", "stores", "Hidden store parameters.", [
+        ("store_id", "int32", "location", False),
+        ("store_effect", "float64", "demand multiplier"),
+        ("size_shift", "float64", "shift of the size curve toward larger sizes"),
+        ("conversion", "float64", "share of visitors who buy"),
+        ("attach", "float64", "mean units per ticket"),
+    ], key=("store_id",)),
+    _t("truth", "run", "How this warehouse was generated.", [
+        ("key", "string", "parameter", False),
+        ("value", "string", "value (JSON)"),
+    ], key=("key",)),
+]
+
+TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
+
+
+def spec(name: str) -> TableSpec:
+    """Look a table up by ``layer.name``, or by bare name in ``core``."""
+    qualified = name if "." in name else f"core.{name}"
+    try:
+        return TABLES[qualified]
+    except KeyError:
+        raise KeyError(f"no table {name!r} in the warehouse schema (workbench/warehouse/schema.py)") from None
