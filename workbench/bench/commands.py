@@ -1,0 +1,89 @@
+"""``wb bench``: benchmarks that print a table and write JSON (DESIGN.md format)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+from workbench.bench.report import BenchReport, python_child, run_measured
+
+SCALES = ("tiny", "demo", "large")
+
+# Runs in a child process so that its peak memory is measured alone.
+_BUILD_CHILD = """
+import dataclasses, json, sys
+from pathlib import Path
+from workbench.config import load_settings
+from workbench.simulation.build import build_warehouse
+settings = load_settings(engine={engine!r}, warehouse=Path({warehouse!r}))
+report = build_warehouse(settings, scale={scale!r}, seed={seed}, progress=True)
+print(json.dumps(dataclasses.asdict(report), default=str))
+"""
+
+
+@click.group()
+def bench() -> None:
+    """Run a benchmark; print a table and write JSON.
+
+    \b
+    Examples:
+      wb bench demo-data --scale tiny
+      wb bench demo-data --scale large --json bench-results/large.json
+    """
+
+
+@bench.command("demo-data")
+@click.option("--scale", type=click.Choice(SCALES), default="demo", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--engine", type=click.Choice(["duckdb", "pyspark"]), default="duckdb", show_default=True)
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
+@click.option("--keep", is_flag=True, help="Keep the generated warehouse (printed) instead of deleting it.")
+def demo_data(scale: str, seed: int, engine: str, json_path: Path | None, keep: bool) -> None:
+    """Time and measure peak memory of `wb demo-data` at a scale.
+
+    The build runs in a fresh process into a temporary warehouse, so the
+    figures do not include this command's own start-up and the real
+    warehouse is left alone.
+
+    \b
+    Example:
+      wb bench demo-data --scale demo --seed 42 --json bench-results/demo.json
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+    warehouse = workdir / ("warehouse.duckdb" if engine == "duckdb" else "spark")
+    code = _BUILD_CHILD.format(engine=engine, warehouse=str(warehouse), scale=scale, seed=seed)
+    run = run_measured(python_child(code))
+    if run.returncode != 0:
+        raise click.ClickException(f"the build failed (exit {run.returncode}); run `wb demo-data --scale {scale}` to see why")
+    build = json.loads(run.stdout.strip().splitlines()[-1])
+    rows = build.get("rows", {})
+    sales_rows = rows.get("core.sales", 0)
+
+    report = BenchReport("demo-data", scale, seed)
+    method = f"wb demo-data ({engine})"
+    report.add(method, "wall_s", round(run.wall_s, 2))
+    report.add(method, "peak_rss_mb", round(run.peak_rss_mb, 1))
+    report.add(method, "sales_lines", sales_rows)
+    report.add(method, "rows_total", sum(rows.values()))
+    report.add(method, "sales_lines_per_s", round(sales_rows / run.wall_s))
+    report.add(method, "warehouse_mb", round(_size_mb(warehouse), 1))
+    report.print_table()
+    click.echo(f"JSON: {report.write_json(json_path)}")
+    if keep:
+        click.echo(f"warehouse kept at {warehouse}")
+    else:
+        _remove(workdir)
+
+
+def _size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
