@@ -1,0 +1,198 @@
+"""The steps of a load that talk to the warehouse, all through the governed session.
+
+Thin on purpose: the decisions are made by ``plan`` (pure). Here we only
+ask the session what it knows (earlier loads of the same file, codes that
+exist in core, the user's scope, keys already in raw) and write the outcome
+in one transaction: good rows, quarantine rows and the log entry commit
+together or not at all, so a failed load leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from workbench.ingest.contracts import Contract, header_key
+from workbench.ingest.errors import IngestError
+from workbench.ingest.plan import Plan, drop_existing, make_plan
+from workbench.ingest.readers import read_file, file_sha256
+from workbench.ingest.records import LOG_TABLE, QUARANTINE_TABLE, log_table, new_ingest_id, quarantine_table, utc_now, with_lineage
+from workbench.ingest.validate import References
+
+ProgressFactory = Callable[[str, int | None, str], Callable[[int], None]]  # (label, total, unit) -> update
+
+
+@dataclass(frozen=True)
+class PreviousLoad:
+    ingest_id: str
+    finished_at: dt.datetime
+    user_name: str
+
+
+@dataclass
+class IngestResult:
+    """What a load did (or, for a dry run, would do)."""
+
+    table: str
+    source_file: str
+    ingest_id: str | None
+    rows_read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    file_format: str = ""
+    encoding: str | None = None
+    problems: list[tuple[str, int]] = field(default_factory=list)  # most frequent first
+    previous: PreviousLoad | None = None  # set when the file had been loaded before: nothing was done
+    dry_run: bool = False
+
+
+# --- asking the session ------------------------------------------------------------
+
+
+def previous_load(session: Any, sha256: str, table: str) -> PreviousLoad | None:
+    """The earlier load of these exact bytes into this table, if any."""
+    if not session.table_exists(LOG_TABLE):
+        return None
+    log = session.table(LOG_TABLE)
+    hit = (
+        log.filter((log.file_sha256 == sha256) & (log.table_name == table))
+        .order_by(log.finished_at)
+        .select("ingest_id", "finished_at", "user_name")
+        .limit(1)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return PreviousLoad(**hit[0]) if hit else None
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def references(session: Any, contract: Contract) -> References:
+    """Codes that exist in core as this user sees them, and the values the user's scope allows."""
+    known: dict[str, pa.Array] = {}
+    cache: dict[tuple[str, str], pa.Array] = {}
+    for rule in contract.columns:
+        if rule.references is None:
+            continue
+        where = (rule.references.table, rule.references.column)
+        if where not in cache:
+            t = session.table(rule.references.table)
+            cache[where] = t.select(rule.references.column).distinct().to_pyarrow().column(0).combine_chunks().cast(pa.string())
+        known[rule.name] = cache[where]
+    attributes = dict(getattr(session.user, "attributes", None) or {})
+    scope = {r.name: _as_list(attributes[r.scope]) for r in contract.columns if r.scope and r.scope in attributes}
+    note = "; ".join(f"your {k}: {', '.join(_as_list(v))}" for k, v in sorted(attributes.items()) if _as_list(v))
+    return References(known=known, scope=scope, scope_note=note)
+
+
+def existing_rows(session: Any, contract: Contract, plan: Plan) -> pa.Table:
+    """Rows of ``raw.<table>`` whose key is in the plan: found by a join in the engine, not by reading the table."""
+    import ibis
+
+    empty = contract.arrow_schema().append(pa.field("ingest_id", pa.string())).empty_table()
+    if plan.good.num_rows == 0 or not session.table_exists(contract.raw_table):
+        return empty
+    raw = session.table(contract.raw_table)
+    keys = ibis.memtable(plan.good.select(list(contract.key)))
+    found = raw.semi_join(keys, list(contract.key)).select(*contract.column_names, "ingest_id").to_pyarrow()
+    return found.cast(empty.schema)
+
+
+def write(session: Any, contract: Contract, plan: Plan, log: pa.Table, ingest_id: str, at: dt.datetime) -> None:
+    """Good rows, quarantine and the log entry in one transaction."""
+    good = with_lineage(plan.good, contract, ingest_id, plan.raw.path.name, plan.good_source_row, at)
+    quarantine = quarantine_table(plan.raw, plan.bad, contract, ingest_id, at)
+    with session.transaction():
+        if good.num_rows:
+            session.write(contract.raw_table, good, mode="append")
+        if quarantine.num_rows:
+            session.write(QUARANTINE_TABLE, quarantine, mode="append")
+        session.write(LOG_TABLE, log, mode="append")
+
+
+# --- the whole load -------------------------------------------------------------------
+
+
+def _status(plan: Plan) -> str:
+    if plan.loaded == 0:
+        return "nothing_loaded"
+    return "partial" if plan.quarantined else "loaded"
+
+
+def _no_progress(label: str, total: int | None, unit: str) -> Callable[[int], None]:
+    return lambda n: None
+
+
+def _header_test(contract: Contract) -> Callable[[list[str]], bool]:
+    """A spreadsheet row is the header when it names at least one of the contract's columns."""
+    spellings = {header_key(s) for c in contract.columns for s in (c.name, *c.aliases)}
+    return lambda cells: any(header_key(c) in spellings for c in cells)
+
+
+def ingest(
+    session: Any,
+    path: Path | str,
+    contract: Contract,
+    *,
+    dry_run: bool = False,
+    sheet: str | None = None,
+    progress: ProgressFactory = _no_progress,
+    today: dt.date | None = None,
+) -> IngestResult:
+    """Load one file into ``raw.<table>``; bad rows to ``raw.quarantine``; once per file content.
+
+    Raises ``IngestError`` (nothing written) for a file that cannot be used
+    at all, and ``PermissionError`` when the user may not write.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise IngestError(f"no file {path}; check the path")
+    if path.is_dir():
+        raise IngestError(f"{path} is a folder; give the path of one export file")
+    started = utc_now()
+    try:
+        sha, size = file_sha256(path), path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
+    result = IngestResult(contract.table, path.name, None, dry_run=dry_run)
+    result.previous = previous_load(session, sha, contract.table)
+    if result.previous is not None:
+        return result
+
+    raw = read_file(path, progress(f"reading {path.name}", size, "B"), sheet=sheet, is_header=_header_test(contract))
+    plan = make_plan(raw, contract, references(session, contract), today=today, progress=progress("checking rows", raw.table.num_rows, "row"))
+    plan = drop_existing(plan, existing_rows(session, contract, plan))
+
+    ingest_id = new_ingest_id(started)
+    result.ingest_id = None if dry_run else ingest_id
+    result.rows_read, result.loaded, result.quarantined, result.duplicates = raw.rows_read, plan.loaded, plan.quarantined, plan.duplicates
+    result.file_format, result.encoding = raw.format, raw.encoding
+    problems = plan.counts + Counter({"row could not be split into cells": len(raw.rejected)})
+    result.problems = sorted(problems.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert result.rows_read == result.loaded + result.quarantined + result.duplicates, "every row read is loaded, quarantined or a duplicate"
+    if dry_run:
+        return result
+
+    finished = utc_now()
+    log = log_table(
+        ingest_id=ingest_id, table_name=contract.table, source_file=path.name, source_path=str(path.resolve()),
+        file_sha256=sha, file_bytes=size, file_format=raw.format, encoding=raw.encoding,
+        rows_read=result.rows_read, rows_loaded=result.loaded, rows_quarantined=result.quarantined,
+        rows_duplicate=result.duplicates, user_name=session.user.name, started_at=started, finished_at=finished,
+        status=_status(plan),
+    )
+    write(session, contract, plan, log, ingest_id, finished)
+    return result
