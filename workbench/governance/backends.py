@@ -100,8 +100,9 @@ class DuckDBOps(EngineOps):
                 # session itself stays read-only (writes are refused at the door).
                 return super().connect(read_only=False, cls=cls)
             raise RuntimeError(
-                f"this process already has a read-only session on {self.settings.warehouse}; "
-                "close it before opening one that writes (DuckDB allows one access mode per file and process)"
+                f"this process already has a read-only session on {self.settings.warehouse}; close it "
+                "before opening one that writes, or pass read_only=True to only read "
+                "(DuckDB allows one access mode per file and process)"
             ) from None
 
     def audit_table(self, backend, audit_dir: Path) -> ir.Table:
@@ -115,7 +116,8 @@ class DuckDBOps(EngineOps):
         return self._finish_audit(backend.sql(query, schema=AUDIT_SCHEMA))
 
     def create_table(self, backend, layer, name, schema):
-        backend.create_database(layer, force=True)
+        # Not ibis's create_database(force=True): that is CREATE OR *REPLACE* SCHEMA.
+        backend.raw_sql(exp.Create(this=exp.to_identifier(layer, quoted=True), kind="SCHEMA", exists=True).sql("duckdb"))
         backend.create_table(name, schema=schema, database=layer)
 
     def insert(self, backend, layer, name, data, *, overwrite=False):

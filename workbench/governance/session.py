@@ -14,6 +14,7 @@ execution, write and refusal in the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from workbench.warehouse import engines
 from workbench.warehouse.schema import LAYERS, TABLES
 
 ADMIN_ROLE = "admin"
+# Table names are plain identifiers: a quoted "core.sales" or "x.csv" is not a table.
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class TableNotFound(LookupError):
@@ -81,13 +84,14 @@ def qualify(name: str) -> str:
 
 
 def qualify_parts(parts: tuple[str, ...], given: str) -> str:
-    if len(parts) == 1:
+    if len(parts) == 1 and _PLAIN.match(parts[0]):
         return parts[0] if parts[0] in VIRTUAL_TABLES else f"core.{parts[0]}"
-    if len(parts) == 2 and parts[0] in LAYERS:
+    if len(parts) == 2 and parts[0] in LAYERS and _PLAIN.match(parts[1]):
         return ".".join(parts)
     raise PermissionError(
         f"{given!r} is not a warehouse table name: use `table` (core) or `layer.table` "
-        f"with a layer among {', '.join(LAYERS)} (catalog and schema names are not accepted)"
+        f"with a layer among {', '.join(LAYERS)} (catalogs, other schemas, file names and "
+        "quoted names with dots are not accepted)"
     )
 
 
@@ -152,11 +156,13 @@ class Session:
         self._require_open()
         try:
             tree = sqlguard.parse_statement(query, self._dialect)
-        except sqlguard.SqlSyntaxError as err:
+        except (sqlguard.SqlSyntaxError, PermissionError) as err:
+            if self.is_admin:
+                return self._admin_statement(query)
+            if isinstance(err, PermissionError):
+                self._deny("sql", [], err, query=query)
             self._record(action="sql", status="error", query=query, message=str(err))
             raise
-        except PermissionError as err:
-            self._deny("sql", [], err, query=query)
         if self.is_admin:
             return self._admin_sql(tree, query)
         tables: list[str] = []
@@ -365,10 +371,7 @@ class Session:
     def _admin_sql(self, tree: sqlglot.exp.Expression, query: str) -> ir.Table | None:
         """Admin's SQL runs as written; bare names that are core tables get their layer."""
         if not isinstance(tree, (sqlglot.exp.Select, sqlglot.exp.SetOperation, sqlglot.exp.Subquery)):
-            with self.gate.internal():
-                self._backend.raw_sql(query)
-            self._record(action="sql", status="ok", query=query, message="statement")
-            return None
+            return self._admin_statement(query)
         core = set(self._ops.list_tables(self._backend, "core"))
         tables = []
         for ref in sqlguard.table_references(tree):
@@ -381,6 +384,19 @@ class Session:
         with self.gate.internal():
             expr = self._backend.sql(sqlguard.render(tree, self._dialect))
         return self.gate.register(expr, Provenance("sql", tuple(sorted(set(tables))), (), query))
+
+    def _admin_statement(self, query: str) -> None:
+        """A statement of admin's that is not one read query: run as written, audited."""
+        try:
+            with self.gate.internal():
+                self._backend.raw_sql(query)
+        except Exception as err:
+            self._record(action="sql", status="error", query=query, message=f"{type(err).__name__}: {err}"[:2000])
+            raise
+        self._record(action="sql", status="ok", query=query, message="statement")
+        self._governed_cache.clear()
+        self._sql_cache.clear()
+        return None
 
     def _existing_tables(self) -> list[str]:
         with self.gate.internal():

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Iterator
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -88,13 +86,37 @@ def parse_statement(sql: str, dialect) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (ParseError, TokenError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SqlSyntaxError(f"cannot parse the SQL: {first}") from None
+        keyword = leading_keyword(sql)
+        if keyword and keyword not in _READ_KEYWORDS:
+            # sqlglot does not know every engine command (EXPORT DATABASE ...): refuse by its verb.
+            raise SqlRefused(f"only read queries (SELECT, WITH, UNION ...) are allowed here, not {keyword}") from None
+        raise SqlSyntaxError(f"cannot parse the SQL: {_describe(err)}") from None
     if not statements:
         raise SqlSyntaxError("no SQL statement given")
     if len(statements) > 1:
         raise SqlRefused(f"one statement at a time: got {len(statements)}; run them one by one")
     return statements[0]
+
+
+_READ_KEYWORDS = {"SELECT", "WITH", "FROM", "VALUES", "("}
+_LEADING = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\(|[A-Za-z_]+)", re.S)
+
+
+def leading_keyword(sql: str) -> str | None:
+    """The statement's first word after comments, upper-cased (``EXPORT``, ``SELECT`` ...)."""
+    match = _LEADING.match(sql)
+    return match.group(1).upper() if match else None
+
+
+def _describe(err: Exception) -> str:
+    """sqlglot's first error in plain words: what, where, near which text."""
+    errors = getattr(err, "errors", None) or [{"description": str(err).splitlines()[0] if str(err) else type(err).__name__}]
+    first = errors[0]
+    what = re.sub(r"<Token token_type: TokenType\.SENTINEL[^>]*>", "the end of the query", first["description"])
+    what = re.sub(r"<Token token_type: [^,]*, text: ([^,]*),[^>]*>", r"'\1'", what)
+    where = f" at line {first['line']}, column {first['col']}" if first.get("line") else ""
+    near = f" near {first['highlight']!r}" if first.get("highlight") else ""
+    return f"{what}{where}{near}"
 
 
 def function_name(node: exp.Func) -> str:
@@ -218,6 +240,3 @@ def render(tree: exp.Expression, dialect) -> str:
     """The SQL that will run: comments dropped, so nothing can hide in them."""
     return tree.sql(dialect=dialect, comments=False)
 
-
-def walk_tables(tree: exp.Expression) -> Iterator[exp.Table]:
-    yield from list(tree.find_all(exp.Table))

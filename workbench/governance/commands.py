@@ -1,0 +1,188 @@
+"""``wb users``, ``wb tables``, ``wb query``, ``wb audit``: the governed door from the shell.
+
+Each command opens a session with ``entry_point="cli"``, so it is audited
+like any other access. Refusals and bad SQL print one line and exit with
+code 2 (no traceback): the message already says what to do next.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+from typing import Callable
+
+import click
+
+
+class _Refused(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _clean_errors(func: Callable) -> Callable:
+    """Turn the door's expected errors into one line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from workbench.governance.policies import AccessConfigError
+        from workbench.governance.sqlguard import SqlSyntaxError
+        from workbench.warehouse.engines import WarehouseMissing
+
+        try:
+            return func(*args, **kwargs)
+        except (PermissionError, SqlSyntaxError, LookupError, WarehouseMissing, AccessConfigError) as err:
+            raise _Refused(str(err).replace("\n", " ")) from None
+
+    return wrapper
+
+
+def _session(user: str):
+    from workbench.governance.session import session
+
+    return session(user, entry_point="cli")
+
+
+def _print_rows(rows: list[dict], columns: list[str], fmt: str, title: str | None = None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        Console(soft_wrap=False).print(table)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@_clean_errors
+def users(as_json: bool) -> None:
+    """List the configured users with their role and scope.
+
+    Users, roles and policies live in workbench/conf/access.yaml (or WB_ACCESS).
+
+    \b
+    Examples:
+      wb users
+      wb users --json
+    """
+    from workbench.config import load_settings
+    from workbench.governance.policies import load_access
+
+    config = load_access(load_settings().access_file)
+    rows = []
+    for user in config.users.values():
+        role = config.roles[user.role]
+        policy = config.row_policy(role)
+        if policy is None:
+            scope = "all rows"
+        else:
+            value = user.attributes.get(policy.attribute)
+            scope = f"{policy.attribute}: {', '.join(value) if isinstance(value, list) else value}"
+        rows.append({"user": user.name, "role": user.role, "name": user.title, "scope": scope,
+                     "writes": ", ".join(role.write) or "-"})
+    _print_rows(rows, ["user", "role", "name", "scope", "writes"], "json" if as_json else "table", title=str(config.path))
+
+
+@click.command()
+@click.option("--user", "-u", required=True, help="The user whose view to show (see `wb users`).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_clean_errors
+def tables(user: str, as_json: bool) -> None:
+    """List the tables a user may read, with the columns they see.
+
+    Masked columns are marked with *; hidden columns are not listed.
+
+    \b
+    Examples:
+      wb tables --user u_store_017
+      wb tables --user u_analyst --json
+    """
+    with _session(user) as s:
+        infos = s.tables()
+    if as_json:
+        click.echo(json.dumps([
+            {"table": i.qualified, "doc": i.doc,
+             "columns": [{"name": c.name, "dtype": c.dtype, "masked": c.masked} for c in i.columns]}
+            for i in infos
+        ], ensure_ascii=False, indent=1))
+        return
+    rows = [
+        {"table": i.qualified, "columns": ", ".join(c.name + ("*" if c.masked else "") for c in i.columns), "about": i.doc}
+        for i in infos
+    ]
+    _print_rows(rows, ["table", "columns", "about"], "table", title=f"Tables {user} may read (* masked)")
+
+
+@click.command()
+@click.option("--user", "-u", required=True, help="Run as this user, through their policies.")
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--limit", type=int, default=100, show_default=True, help="Rows to return at most; 0 for all.")
+@_clean_errors
+def query(user: str, sql: str, fmt: str, limit: int) -> None:
+    """Run SQL as a user, through that user's policies.
+
+    Only read queries are accepted (admin excepted); table names are
+    `table` (core) or `layer.table`; row filters and masks apply as in Python.
+
+    \b
+    Examples:
+      wb query --user u_store_017 "select sale_date, sum(net_amount) from sales group by 1"
+      wb query --user u_region_east "select * from stores" --format csv --limit 0
+    """
+    with _session(user) as s:
+        expr = s.sql(sql)
+        if expr is None:
+            click.echo("ok")
+            return
+        result = (expr.limit(limit) if limit else expr).to_pyarrow()
+    _print_rows(result.to_pylist(), result.column_names, fmt)
+
+
+@click.command()
+@click.option("--user", "-u", required=True, help="An auditor or admin (see `wb users`).")
+@click.option("--limit", type=int, default=20, show_default=True, help="Most recent entries to show.")
+@click.option("--of", "of_user", help="Only entries of this user.")
+@click.option("--status", type=click.Choice(["ok", "denied", "error"]), help="Only entries with this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_clean_errors
+def audit(user: str, limit: int, of_user: str | None, status: str | None, as_json: bool) -> None:
+    """Show recent entries of the audit log (auditor, admin).
+
+    Every read, query, write and refusal of every entry point is recorded.
+
+    \b
+    Examples:
+      wb audit --user u_auditor
+      wb audit --user u_auditor --status denied --limit 50
+      wb audit --user u_admin --of u_store_017 --json
+    """
+    with _session(user) as s:
+        log = s.table("audit_log")
+        if of_user:
+            log = log.filter(log.user == of_user)
+        if status:
+            log = log.filter(log.status == status)
+        rows = log.order_by(log.ts.desc()).limit(limit).to_pyarrow().to_pylist()
+    if as_json:
+        _print_rows(rows, [], "json")
+        return
+    for row in rows:
+        row["tables"] = ", ".join(row["tables"] or [])
+        row["detail"] = (row["query"] or row["message"] or "")[:120]
+    _print_rows(rows, ["ts", "user", "role", "entry_point", "action", "status", "tables", "rows", "detail"], "table")
