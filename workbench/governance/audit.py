@@ -121,8 +121,10 @@ class Gate(Protocol):
 
 
 # Backend methods that execute an expression. Those a backend lacks are skipped.
+# Not ``to_pandas_batches``: ibis makes it a generator over ``to_pyarrow_batches``,
+# which runs (and is audited, once) only when the caller iterates.
 EXECUTING_METHODS = (
-    "execute", "to_pandas", "to_pandas_batches", "to_pyarrow", "to_pyarrow_batches", "to_polars",
+    "execute", "to_pandas", "to_pyarrow", "to_pyarrow_batches", "to_polars",
     "to_torch", "to_csv", "to_csv_dir", "to_parquet", "to_parquet_dir", "to_json", "to_delta",
     "to_xlsx", "to_geo", "to_kafka",
 )

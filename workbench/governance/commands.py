@@ -11,6 +11,7 @@ import csv
 import functools
 import io
 import json
+import sys
 from typing import Callable
 
 import click
@@ -64,7 +65,8 @@ def _print_rows(rows: list[dict], columns: list[str], fmt: str, title: str | Non
             table.add_column(col, overflow="fold")
         for row in rows:
             table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-        Console(soft_wrap=False).print(table)
+        # Piped or captured output gets a wide console, so names are not folded mid-word.
+        Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @click.command()

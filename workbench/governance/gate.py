@@ -126,7 +126,7 @@ class ExecutionGate:
                          query=seen.query, message=f"{method}: {message}")
             raise PermissionError(message)
         export = method not in ("execute", "to_pandas", "to_pyarrow", "to_polars", "to_torch",
-                                "to_pyarrow_batches", "to_pandas_batches")
+                                "to_pyarrow_batches")
         note = f"{method} {args[0]}" if export and args else method
         try:
             with self.internal():
@@ -142,8 +142,6 @@ class ExecutionGate:
 
         if isinstance(result, pa.RecordBatchReader):
             return _counting_reader(result, done)
-        if method == "to_pandas_batches":
-            return _counting_iter(result, done)
         done(None if export else _rows(result))
         return result
 
@@ -171,5 +169,11 @@ def _counting_iter(items, done: Callable[[int], None]):
 
 
 def _counting_reader(reader: pa.RecordBatchReader, done: Callable[[int], None]) -> pa.RecordBatchReader:
-    """A reader that writes the audit record, with the row count, once the stream ends."""
-    return pa.RecordBatchReader.from_batches(reader.schema, _counting_iter(reader, done))
+    """A reader that writes the audit record, with the row count, once the stream ends.
+
+    Its schema is the stream's with every field nullable: DuckDB hands out
+    nullable batches even for NOT NULL columns, and a strict schema would make
+    ``read_all()`` fail (as it does on plain ibis 12).
+    """
+    schema = pa.schema([f.with_nullable(True) for f in reader.schema], metadata=reader.schema.metadata)
+    return pa.RecordBatchReader.from_batches(schema, _counting_iter(reader, done))
