@@ -105,7 +105,8 @@ def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) 
     import workbench as wb
 
     try:
-        session = wb.session(user, entry_point="cli")
+        # A dry run reads only, so it does not hold the warehouse for writing.
+        session = wb.session(user, entry_point="cli", read_only=True if dry_run else None)
     except Exception as exc:  # unknown user, missing warehouse ...: one line, not a traceback
         _fail(f"cannot open a session for {user!r}: {exc}")
 

@@ -190,6 +190,8 @@ def _column(table: str, name: str, raw: dict) -> ColumnRule:
             re.compile(raw["pattern"])
         except re.error as exc:
             raise _fail(where, f"pattern is not a regular expression: {exc}") from None
+    if raw.get("scope") not in (None, "stores"):
+        raise _fail(where, "scope must be `stores` (the user's store scope, resolved by the session)")
     ref = raw.get("references")
     if ref is not None:
         if not isinstance(ref, dict) or set(ref) - {"table", "column", "what"} or "table" not in ref:

@@ -80,8 +80,24 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def user_scope(session: Any) -> tuple[list[str] | None, str]:
+    """The store codes this user may load (None: any), and how to say so in a message.
+
+    The session resolves the user's row policy (own stores, or the stores of
+    a region) into store codes; a session without that falls back to the
+    user's ``stores`` attribute.
+    """
+    scope = getattr(session, "scope", None)
+    if scope is not None:
+        if scope.unrestricted:
+            return None, ""
+        return list(scope.store_codes), f"your stores: {scope.describe()}"
+    stores = (getattr(session.user, "attributes", None) or {}).get("stores")
+    return (None, "") if stores is None else (_as_list(stores), f"your stores: {', '.join(_as_list(stores))}")
+
+
 def references(session: Any, contract: Contract) -> References:
-    """Codes that exist in core as this user sees them, and the values the user's scope allows."""
+    """Codes that exist in core (as this user sees them), and the values the user's scope allows."""
     known: dict[str, pa.Array] = {}
     cache: dict[tuple[str, str], pa.Array] = {}
     for rule in contract.columns:
@@ -92,10 +108,21 @@ def references(session: Any, contract: Contract) -> References:
             t = session.table(rule.references.table)
             cache[where] = t.select(rule.references.column).distinct().to_pyarrow().column(0).combine_chunks().cast(pa.string())
         known[rule.name] = cache[where]
-    attributes = dict(getattr(session.user, "attributes", None) or {})
-    scope = {r.name: _as_list(attributes[r.scope]) for r in contract.columns if r.scope and r.scope in attributes}
-    note = "; ".join(f"your {k}: {', '.join(_as_list(v))}" for k, v in sorted(attributes.items()) if _as_list(v))
+    allowed, note = user_scope(session)
+    scope = {} if allowed is None else {r.name: allowed for r in contract.columns if r.scope == "stores"}
     return References(known=known, scope=scope, scope_note=note)
+
+
+def check_may_write(session: Any, contract: Contract) -> None:
+    """Refuse before reading a million rows, not after: the user must be able to write all three tables."""
+    config, role = getattr(session, "config", None), getattr(session, "role", None)
+    if config is None or role is None:
+        return  # the write itself will refuse
+    missing = [t for t in (contract.raw_table, QUARANTINE_TABLE, LOG_TABLE) if not config.can_write(role, t)]
+    if missing:
+        raise PermissionError(f"role {role.name!r} has no write grant for {', '.join(missing)}")
+    if getattr(session, "read_only", False):
+        raise PermissionError("the session is read-only")
 
 
 def existing_rows(session: Any, contract: Contract, plan: Plan) -> pa.Table:
@@ -167,6 +194,8 @@ def ingest(
         sha, size = file_sha256(path), path.stat().st_size
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
+    if not dry_run:
+        check_may_write(session, contract)
     result = IngestResult(contract.table, path.name, None, dry_run=dry_run)
     result.previous = previous_load(session, sha, contract.table)
     if result.previous is not None:

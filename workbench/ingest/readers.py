@@ -207,18 +207,20 @@ def _excel_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str |
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise IngestError(f"{path.name}: not a readable .xlsx workbook ({exc}); open and re-save it in Excel, or export CSV") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise IngestError(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
-        ws = book[sheet] if sheet else book.worksheets[0]
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield number, [_cell_text(v) for v in row]
-    finally:
-        book.close()
+    # A file object, not the path: openpyxl refuses paths whose extension is not .xlsx.
+    with open(path, "rb") as handle:
+        try:
+            book = load_workbook(handle, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise IngestError(f"{path.name}: not a readable .xlsx workbook ({exc}); open and re-save it in Excel, or export CSV") from None
+        try:
+            if sheet is not None and sheet not in book.sheetnames:
+                raise IngestError(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+            ws = book[sheet] if sheet else book.worksheets[0]
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield number, [_cell_text(v) for v in row]
+        finally:
+            book.close()
 
 
 def read_xlsx(
@@ -235,6 +237,9 @@ def read_xlsx(
     for _, cells in rows:
         texts = [c or "" for c in cells]
         if any(texts) and (is_header is None or is_header(texts)):
+            # The sheet's width often exceeds the header (a stray cell far right): trim it.
+            while texts and not texts[-1].strip():
+                texts.pop()
             headers = [t.strip() for t in texts]
             break
     if headers is None:
