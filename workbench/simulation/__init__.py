@@ -1,0 +1,28 @@
+"""The simulated chain: the embedded default warehouse and the test oracle.
+
+A deterministic generator builds a fashion retail chain (stores, products in
+style / colour / size, seasons, the Chinese retail calendar, lifecycles,
+promotions, size curves, members, traffic, baskets, returns, transfers,
+consignment, B-goods) and streams it into the warehouse. Its ground truth
+(true demand before stock-outs, hidden parameters, planted irregularities)
+goes to the ``truth`` layer, which no business role may read.
+
+Read the modules in this order:
+
+``scales``          the three sizes (tiny, demo, large) and their windows
+``seeding``         one random generator per (seed, purpose, day)
+``calendar``        days, weekdays, Spring Festival, 618, Double 11, weather
+``chain``           locations: own stores A/B/C, outlets, counters, online, DC
+``catalog``         suppliers, brands → styles → SKC → SKU, hidden demand
+``promotions``      the promotion table and which promotion applies when
+``ranging``         the range plan: which location sells which SKC, when
+``demand``          expected demand per SKU × location × day, calibration
+``operations``      stock: buying, allocation, replenishment, 调拨, recalls
+``members``         loyalty members with hidden purchase rates and churn
+``baskets``         tickets, prices, payments, points, returns, exchanges
+``irregularities``  planted cases (discount abuse, unpaid sales, scalping ...)
+``monthly``         store costs, sales plans, consignment settlements
+``tables``          Arrow columns and buffered, background writing
+``build``           the day loop that ties it together: ``build_warehouse``
+``commands``        ``wb demo-data`` and ``wb summary``
+"""

@@ -1,0 +1,58 @@
+"""``wb demo-data`` (build the simulated chain) and ``wb summary`` (describe what is in the warehouse)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbench.simulation.scales import SCALES
+
+
+@click.command("demo-data")
+@click.option("--scale", type=click.Choice(list(SCALES)), default="demo", show_default=True,
+              help="tiny: 8 stores, 1 year, seconds (tests); demo: ~100 locations, 2 years; large: ~500 stores, 100M+ sales lines.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same scale and seed give identical tables.")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+              help="Where to write (a .duckdb file, or a folder for pyspark). Default: the configured warehouse.")
+@click.option("--engine", type=click.Choice(["duckdb", "pyspark"]), default=None, help="Engine profile (default: configured).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None, quiet: bool) -> None:
+    """Generate the simulated chain into the warehouse (replaces it atomically).
+
+    \b
+    Examples:
+      wb demo-data                                   # demo scale, seed 42, data/warehouse.duckdb
+      wb demo-data --scale tiny --seed 7 --warehouse /tmp/tiny.duckdb
+      wb demo-data --scale large --warehouse /tmp/large.duckdb
+      wb demo-data --scale tiny --engine pyspark     # Parquet tables for Spark under data/spark
+    """
+    from workbench.config import load_settings
+    from workbench.simulation.build import build_warehouse
+
+    overrides = {}
+    if engine:
+        overrides["engine"] = engine
+    settings = load_settings(**overrides)
+    if warehouse is not None:
+        settings = settings.with_(warehouse=warehouse.expanduser().resolve())
+    report = build_warehouse(settings, scale=scale, seed=seed, progress=not quiet)
+    click.echo(report.format())
+
+
+@click.command("summary")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: configured).")
+def summary(warehouse: Path | None) -> None:
+    """Print a short summary of the chain in the warehouse (row counts, stores, sales, KPIs).
+
+    \b
+    Example:
+      wb summary --warehouse /tmp/tiny.duckdb
+    """
+    from workbench.config import load_settings
+    from workbench.simulation.summary import chain_summary
+
+    settings = load_settings()
+    if warehouse is not None:
+        settings = settings.with_(warehouse=warehouse.expanduser().resolve())
+    click.echo(chain_summary(settings))
