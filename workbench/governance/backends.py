@@ -26,11 +26,15 @@ class EngineOps:
 
     name = "base"
     transactions = False
+    deletes = False  # can delete rows (replace_where)
 
     def __init__(self, settings: Settings):
         self.settings = settings
 
     def connect(self, *, read_only: bool, cls: type):
+        # `ibis.<name>` registers the backend's options (ibis.options.pyspark ...);
+        # importing the backend class alone does not, and Spark compiles need them.
+        getattr(ibis, self.name)
         return engines.connect(self.settings, read_only=read_only, cls=cls)
 
     def dialect(self, backend):
@@ -85,6 +89,7 @@ def where_clause(where: dict) -> exp.Expression:
 class DuckDBOps(EngineOps):
     name = "duckdb"
     transactions = True
+    deletes = True
 
     def connect(self, *, read_only: bool, cls: type):
         import duckdb

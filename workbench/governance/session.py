@@ -232,6 +232,8 @@ class Session:
                 f"this session of {self.user.name!r} is read-only; open it with "
                 "wb.session(user, read_only=False) to write"
             )
+        if mode == "replace_where" and not self._ops.deletes:
+            self._ops.delete_where(self._backend, *qualified.split("."), dict(where))  # raises, saying why
         data = writes.to_arrow(data)
         outside = writes.rows_out_of_scope(data, self.scope, self.config.location_columns)
         if outside:
