@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.ingest.contracts import load_contracts
-from workbench.ingest.records import LOG_SCHEMA, QUARANTINE_SCHEMA
 from workbench.warehouse.engines import DuckDBSink
-from workbench.warehouse.schema import Column, TableSpec, spec
+from workbench.warehouse.schema import spec
 
 STORES = [f"S{i:03d}" for i in range(1, 21)]
 SKUS = [f"24SS-TS{i:04d}-{c}-{s}" for i in range(1, 6) for c in ("BLK", "WHT") for s in ("S", "M", "L")]
@@ -34,28 +33,10 @@ TODAY = dt.date(2025, 6, 30)  # fixed, so "after today" rules do not drift with 
 RAW_TABLES = ["raw.pos_sales", "raw.stock_counts", "raw.traffic", "raw.quarantine", "raw.ingest_log"]
 
 
-def _raw_spec(name: str, schema: pa.Schema) -> TableSpec:
-    import ibis
-
-    columns = [Column(f.name, str(ibis.dtype(f.type)), "") for f in schema] + [Column("run_id", "string", "")]
-    return TableSpec("raw", name, "", tuple(columns))
-
-
-def raw_specs() -> list[TableSpec]:
-    """raw.<table> for every contract, raw.quarantine and raw.ingest_log, as the first load would create them."""
-    specs = [_raw_spec(name, c.raw_schema()) for name, c in load_contracts().items()]
-    return specs + [_raw_spec("quarantine", QUARANTINE_SCHEMA), _raw_spec("ingest_log", LOG_SCHEMA)]
-
-
-def build_warehouse(path: Path, *, with_raw_tables: bool = True) -> Path:
+def build_warehouse(path: Path) -> Path:
     """core.stores and core.products with the codes above (and a DC), via the same sink the simulator uses.
-
-    ``with_raw_tables`` creates the raw tables empty, as a warehouse where
-    ingest has run before has them (see test_first_load_creates_the_raw_tables).
-    """
+    No raw tables: the first load creates them, as in a new deployment."""
     sink = DuckDBSink(path, threads=1, memory_limit="1GB")
-    for raw_spec in raw_specs() if with_raw_tables else []:
-        sink.create(raw_spec)
     stores, products = spec("core.stores"), spec("core.products")
     codes = STORES + ["DC01"]
     store_rows = {
@@ -79,8 +60,10 @@ def build_warehouse(path: Path, *, with_raw_tables: bool = True) -> Path:
     return sink.finish()
 
 
-def pos_row(i: int, rng: random.Random, store: str | None = None) -> dict[str, str]:
-    """One good POS line as text, the way a POS writes it."""
+def pos_row(i: int, *, seed: int = 1, store: str | None = None) -> dict[str, str]:
+    """POS line ``i`` as text, the way a POS writes it; the same ``i`` always gives the same line,
+    so exports of overlapping ranges overlap row for row."""
+    rng = random.Random(seed * 1_000_003 + i)
     store = store or rng.choice(STORES[:5])
     qty = rng.choice([1, 1, 1, 2, 3, -1])
     price = rng.choice([99.0, 129.5, 259.99, 59.9])
@@ -132,14 +115,18 @@ POS_DEFECTS = [
     Defect("amount mismatch", _wrong_amount, "is not qty × unit_price"),
     Defect("missing ticket", _set(ticket_no=""), "ticket_no is missing (required)"),
     Defect("bad member card", _set(member_card="12ab"), "member_card: '12ab' is not a member card number"),
-    Defect("negative price", _set(unit_price="-5.00", qty="1", amount="-5.00"), "unit_price: '-5.00' is below the minimum 0"),
+    Defect("negative price", _set(unit_price="-5", qty="1", amount="-5"), "unit_price: '-5' is below the minimum 0"),
     Defect("two problems", _two_problems, "qty: 'x' is not an integer; store_code: 'S999' is not a known store"),
 ]
 
 
 @dataclass
 class Export:
-    """Rows of a planted export: the text rows, and per row the expected reason (None: good)."""
+    """Rows of a planted export: the text rows, and per row the expected reason (None: good).
+
+    A reason may name another row as ``{row:N}`` (row N of ``rows``): its
+    number in the file depends on the format (header row, title row).
+    """
 
     rows: list[dict[str, str]]
     expected: list[str | None]
@@ -149,18 +136,24 @@ class Export:
     def good(self) -> int:
         return sum(e is None for e in self.expected) - self.repeats
 
-    def source_row(self, i: int) -> int:
-        """Row number as the reader reports it for CSV / Excel (header is row 1)."""
-        return i + 2
+    @property
+    def bad(self) -> int:
+        return sum(e is not None for e in self.expected)
+
+    def reasons(self, first_row: int = 2) -> dict[int, str]:
+        """source_row -> expected reason, for a file whose first data row has number ``first_row``."""
+        def number(match: re.Match) -> str:
+            return str(int(match.group(1)) + first_row)
+
+        return {i + first_row: re.sub(r"{row:(\d+)}", number, e) for i, e in enumerate(self.expected) if e}
 
 
 def pos_export(n: int, *, seed: int = 1, every: int = 29, start: int = 0, defects: list[Defect] = POS_DEFECTS) -> Export:
-    """``n`` POS lines, one in ``every`` broken by the next defect in turn (a few percent bad),
-    plus one exact repeat and one conflicting repeat of an earlier key."""
-    rng = random.Random(seed)
+    """``n`` POS lines from line ``start`` on, one in ``every`` broken by the next defect in turn (a few
+    percent bad), plus one exact repeat and one conflicting repeat of an earlier key."""
     rows, expected = [], []
     for i in range(start, start + n):
-        row = pos_row(i, rng)
+        row = pos_row(i, seed=seed)
         reason = None
         if i % every == every - 1:
             defect = defects[(i // every) % len(defects)]
@@ -175,7 +168,7 @@ def pos_export(n: int, *, seed: int = 1, every: int = 29, start: int = 0, defect
     changed["qty"] = str(int(changed["qty"]) + 10)
     changed["amount"] = f"{int(changed['qty']) * float(changed['unit_price']):.2f}"
     rows.append(changed)  # same key, other values: quarantined
-    expected.append(f"duplicate key (store_code, ticket_no, line_no): source row {good_positions[1] + 2} has the same key with a different qty, amount")
+    expected.append(f"duplicate key (store_code, ticket_no, line_no): source row {{row:{good_positions[1]}}} has the same key with a different qty, amount")
     return Export(rows, expected, repeats=1)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from workbench.ingest.contracts import ColumnRule
 
 _SHOWN = 40  # characters of a bad value quoted in a message
+_SAMPLE = 10_000  # rows looked at to guess whether a column has few distinct values
 
 _INTEGER = r"^[+-]?(\d{1,18}|\d{1,3}(,\d{3}){1,5})(\.0*)?$"
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+|\d{1,3}(,\d{3})+(\.\d*)?)$"  # no exponents: no POS writes 1e3
@@ -41,11 +42,37 @@ _DATE_TIME = (
 
 @dataclass(frozen=True)
 class Issue:
-    """Rows that break one rule, with a message for each (null where the row is fine)."""
+    """Rows that break one rule.
+
+    Messages are written only when asked for, for the rows asked for: bad rows
+    are a few percent, and building a million strings to keep thirty thousand
+    would be most of the work. A message is ``prefix + value + suffix`` with
+    the value taken from ``text`` (through ``index`` when ``text`` holds one
+    entry per distinct value or per failing row), or ``prefix`` alone.
+    """
 
     rule: str  # the rule in words, without the value: used to count problems by kind
     mask: pa.BooleanArray
-    message: pa.StringArray
+    prefix: str
+    suffix: str = ""
+    text: pa.Array | None = None
+    index: pa.Array | None = None  # row -> position in ``text``; None: the same position
+    quoted: bool = True  # False: ``text`` holds finished messages (cross-field checks)
+
+    def messages(self, rows: pa.Array) -> pa.Array:
+        """The message of each of ``rows`` (positions), null where that row does not break this rule."""
+        failing = self.mask.take(rows)
+        if self.text is None:
+            return pc.if_else(failing, pa.scalar(self.prefix), pa.scalar(None, pa.string()))
+        values = self.text.take(rows if self.index is None else self.index.take(rows))
+        if self.quoted:
+            values = pc.binary_join_element_wise(pa.scalar(self.prefix), shown(values), pa.scalar(self.suffix), "")
+        return _null_if(pc.invert(failing), values)
+
+    def for_rows(self, rows: pa.Array) -> Issue:
+        """This issue, found on distinct values, spread over the rows (``rows``: row -> distinct value)."""
+        index = rows if self.index is None else self.index.take(rows)
+        return replace(self, mask=self.mask.take(rows), index=index)
 
 
 @dataclass(frozen=True)
@@ -76,15 +103,14 @@ def shown(text: pa.Array) -> pa.Array:
 
 
 def issue(column: str, problem: str, mask: pa.Array, text: pa.Array | None = None) -> Issue | None:
-    """``column: 'value' problem`` (or ``column problem`` without a value) where ``mask``; None when no row fails (the common case costs nothing)."""
+    """``column: 'value' problem`` (or ``column problem`` without a value) where ``mask``;
+    None when no row fails, so the common case costs one ``any``."""
     mask = pc.fill_null(mask, False)
     if not pc.any(mask).as_py():
         return None
     if text is None:
-        message = pc.if_else(mask, pa.scalar(f"{column} {problem}"), pa.scalar(None, pa.string()))
-        return Issue(f"{column} {problem}", mask, message)
-    quoted = pc.binary_join_element_wise(pa.scalar(f"{column}: '"), shown(text), pa.scalar(f"' {problem}"), "")
-    return Issue(f"{column}: {problem}", mask, _null_if(pc.invert(mask), quoted))
+        return Issue(f"{column} {problem}", mask, f"{column} {problem}")
+    return Issue(f"{column}: {problem}", mask, f"{column}: '", f"' {problem}", text)
 
 
 def clean(text: pa.Array, null_values: tuple[str, ...]) -> pa.Array:
@@ -279,12 +305,13 @@ def coerce(rule: ColumnRule, text: pa.Array, null_values: tuple[str, ...], today
     A column with few distinct values is checked once per distinct value and
     the outcome mapped back to the rows: same result, a fraction of the work.
     """
+    sample = text.slice(0, _SAMPLE)
+    if len(text) < 2 * _SAMPLE or pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
+        return _coerce(rule, text, null_values, today)  # many distinct values: encoding would not pay
     encoded = pc.dictionary_encode(text, null_encoding="encode")
-    if len(encoded.dictionary) * 4 > len(text):
-        return _coerce(rule, text, null_values, today)
     inner = _coerce(rule, encoded.dictionary, null_values, today)
     rows = encoded.indices
-    return Coerced(inner.values.take(rows), [Issue(f.rule, f.mask.take(rows), f.message.take(rows)) for f in inner.issues])
+    return Coerced(inner.values.take(rows), [f.for_rows(rows) for f in inner.issues])
 
 
 def _coerce(rule: ColumnRule, text: pa.Array, null_values: tuple[str, ...], today: dt.date) -> Coerced:

@@ -22,7 +22,7 @@ PROGRESS_FROM_BYTES = 8 << 20
 EXAMPLES = """\b
 Examples:
   wb ingest --user u_admin --table pos_sales exports/pos_2024-03-01.csv
-  wb ingest --user u_store_017 --table traffic 客流_0301.xlsx
+  wb ingest --user u_pipeline --table traffic 客流_0301.xlsx
   wb ingest --user u_admin --table stock_counts counts.parquet --dry-run
 
 \b

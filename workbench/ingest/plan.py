@@ -22,7 +22,7 @@ from workbench.ingest.contracts import Contract, header_key, map_header
 from workbench.ingest.errors import IngestError
 from workbench.ingest.readers import RawFile
 from workbench.ingest.records import Quarantined
-from workbench.ingest.validate import References, check_rows, first_occurrences, match_keys
+from workbench.ingest.validate import References, check_rows, differing_columns, first_occurrences, match_keys
 
 CHUNK_ROWS = 250_000  # rows checked per step: bounds memory, and the progress bar moves
 
@@ -99,22 +99,25 @@ def make_plan(
     plan = Plan(contract, raw, typed.filter(pa.array(~bad)), np.flatnonzero(~bad), quarantined, 0, counts)
 
     first = first_occurrences(plan.good, contract.key)
-    if first.all():
+    repeats = np.flatnonzero(first != np.arange(plan.good.num_rows))
+    if repeats.size == 0:
         return plan
-    repeats = plan.keep(~first)
-    firsts = plan.keep(first)
-    found = match_keys(repeats.good, firsts.good, contract.key, contract.column_names)
-    conflicting = np.asarray(pc.is_valid(found.differ).to_numpy(zero_copy_only=False), dtype=bool)
-    first_rows = pa.array(firsts.good_source_row[found.earlier[conflicting]]).cast(pa.string())
+    earlier = first[repeats]
+    differ = differing_columns(plan.good.take(pa.array(repeats)), plan.good.take(pa.array(earlier)), contract.column_names)
+    conflicting = np.asarray(pc.is_valid(differ).to_numpy(zero_copy_only=False), dtype=bool)
+    first_rows = pa.array(plan.good_source_row[earlier[conflicting]]).cast(pa.string())
     reason = pc.binary_join_element_wise(
         f"duplicate key ({_key_label(contract)}): source row ", first_rows, " has the same key with a different ",
-        found.differ.filter(pa.array(conflicting)), "",
+        differ.filter(pa.array(conflicting)), "",
     )
-    firsts.bad = plan.bad + [Quarantined(repeats.good_pos[found.rows[conflicting]], reason)]
-    firsts.duplicates = int((~conflicting).sum())
+    keep = np.ones(plan.good.num_rows, dtype=bool)
+    keep[repeats] = False
+    result = plan.keep(keep)
+    result.bad = plan.bad + [Quarantined(plan.good_pos[repeats[conflicting]], reason)]
+    result.duplicates = int((~conflicting).sum())
     if conflicting.any():
-        firsts.counts = counts + Counter({"duplicate key in the file with different values": int(conflicting.sum())})
-    return firsts
+        result.counts = counts + Counter({"duplicate key in the file with different values": int(conflicting.sum())})
+    return result
 
 
 def drop_existing(plan: Plan, existing: pa.Table) -> Plan:

@@ -86,10 +86,11 @@ def _check_issues(checks: Sequence[Check], typed: pa.Table) -> list[Issue | None
             mask = np.zeros(typed.num_rows, dtype=bool)
             mask[index] = True
             shown = typed.select(list(check.columns)).take(pa.array(index)).to_pylist()
-            texts = [None] * typed.num_rows
-            for i, row in zip(index, shown):
-                texts[i] = check.message.format_map(row)
-            found.append(Issue(check.name.replace("_", " "), pa.array(mask), pa.array(texts, pa.string())))
+            # Messages for the failing rows only; ``index`` maps a row to its message.
+            messages = pa.array([check.message.format_map(row) for row in shown], pa.string())
+            position = np.zeros(typed.num_rows, dtype=np.int64)
+            position[index] = np.arange(index.size)
+            found.append(Issue(check.name.replace("_", " "), pa.array(mask), "", text=messages, index=pa.array(position), quoted=False))
     finally:
         con.close()
     return found
@@ -137,7 +138,7 @@ def check_rows(text: pa.Table, contract: Contract, refs: References, today: dt.d
         bad |= mask
         counts[f.rule] += int(mask.sum())
     where = pa.array(np.flatnonzero(bad))
-    reasons = join_messages([f.message.take(where) for f in issues]) if issues else pa.array([], pa.string())
+    reasons = join_messages([f.messages(where) for f in issues]) if issues else pa.array([], pa.string())
     return RowCheck(table, bad, reasons, counts)
 
 
@@ -193,12 +194,37 @@ def match_keys(rows: pa.Table, earlier: pa.Table, key: Sequence[str], columns: S
     return Matches(i, j, differ)
 
 
+def _first_by_dictionary(rows: pa.Table, key: Sequence[str]) -> np.ndarray:
+    """Exact: the key columns joined into one string and dictionary-encoded. Arrow numbers distinct
+    keys in order of first appearance, so a row whose code exceeds every earlier code comes first."""
+    parts = [pc.fill_null(pc.cast(rows.column(k).combine_chunks(), pa.string()), "\x00") for k in key]
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    codes = pc.dictionary_encode(joined).indices.to_numpy().astype(np.int64)
+    seen_before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    first_rows = np.flatnonzero(codes > seen_before)  # ordered by code
+    return first_rows[codes]
+
+
 def first_occurrences(rows: pa.Table, key: Sequence[str]) -> np.ndarray:
-    """Bool per row: the first row (in file order) carrying its key."""
-    if rows.num_rows == 0:
-        return np.zeros(0, dtype=bool)
-    indexed = rows.select(list(key)).append_column("__i", pa.array(np.arange(rows.num_rows)))
-    firsts = indexed.group_by(list(key), use_threads=False).aggregate([("__i", "min")]).column("__i_min").to_numpy()
-    first = np.zeros(rows.num_rows, dtype=bool)
-    first[firsts] = True
+    """Per row, the position of the first row (in file order) with the same key.
+
+    A 64-bit hash of the key (DuckDB, over the Arrow table without a copy)
+    finds the few rows whose key may repeat; only those are compared exactly,
+    so a file without repeats (the usual case) costs one hash pass.
+    """
+    n = rows.num_rows
+    first = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return first
+    con = duckdb.connect()
+    try:
+        con.register("file_rows", rows.select(list(key)))
+        columns = ", ".join(f'"{k}"' for k in key)
+        hashes = con.execute(f"SELECT hash({columns}) AS h FROM file_rows").fetchnumpy()["h"]
+    finally:
+        con.close()
+    _, inverse, counts = np.unique(np.asarray(hashes), return_inverse=True, return_counts=True)
+    candidates = np.flatnonzero(counts[inverse] > 1)
+    if candidates.size:
+        first[candidates] = candidates[_first_by_dictionary(rows.take(pa.array(candidates)), key)]
     return first
