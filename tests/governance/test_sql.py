@@ -95,6 +95,15 @@ ESCAPES = [
     'select * from "core.sales"',
     "select * from sales at (version => 1)",
     "select * from sales for system_time as of 1",
+    # found while attacking: statements as subqueries, functions in lambdas, file-like names
+    "select * from (describe sales)",
+    "select * from (summarize sales)",
+    "pivot sales on store_id using sum(qty)",
+    "select list_transform([1], x -> getenv('HOME'))",
+    "select * from stores where region = current_setting('x')",
+    "select * from sales.csv",
+    'select * from sales join "x.csv" on true',
+    'with "x.csv" as (select 1) select * from "x.csv"',
 ]
 
 
@@ -119,6 +128,7 @@ HIDDEN_COLUMN_TRIES = [
     "select * from products order by unit_cost",
     "select x from (select unit_cost as x from products)",
     "select * from unnest((select list(unit_cost) from products))",
+    "select struct_pack(a := unit_cost) from products",
 ]
 
 
@@ -150,6 +160,8 @@ STORE_017_LINES = 2
         "select count(*) from (with sales as (select 1 as a) select * from sales) t, sales",
         "select count(*) from (select * from sales union all select * from sales where false)",
         "select count(*) from sales where store_id <> 17 or true",
+        "select count(*) from sales where store_id in (select store_id from core.sales)",
+        "select count(*) from (from sales) x",
     ],
 )
 def test_row_filter_cannot_be_escaped(open_session, query):
@@ -217,6 +229,17 @@ def test_admin_statement_runs_and_is_audited(writable):
         assert s.table("marts.note").count().execute() == 1
     records = read_audit(writable)
     assert any(r["query"] == "create table marts.note as select 1 as a" and r["status"] == "ok" for r in records)
+
+
+def test_deep_nesting_is_a_clear_error(open_session):
+    with pytest.raises(sqlguard.SqlSyntaxError, match="nested too deeply"):
+        open_session("u_analyst").sql("select " + "(select " * 3000 + "1" + ")" * 3000)
+
+
+def test_engine_binding_errors_are_sql_errors(open_session, settings):
+    with pytest.raises(sqlguard.SqlError, match="engine rejected"):
+        open_session("u_analyst").sql("select no_such_column from sales")
+    assert read_audit(settings)[-1]["status"] == "error"
 
 
 def test_bad_sql_is_a_syntax_error_and_audited(open_session, settings):

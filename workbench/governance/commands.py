@@ -30,12 +30,12 @@ def _clean_errors(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from workbench.governance.policies import AccessConfigError
-        from workbench.governance.sqlguard import SqlSyntaxError
+        from workbench.governance.sqlguard import SqlError
         from workbench.warehouse.engines import WarehouseMissing
 
         try:
             return func(*args, **kwargs)
-        except (PermissionError, SqlSyntaxError, LookupError, WarehouseMissing, AccessConfigError) as err:
+        except (PermissionError, SqlError, LookupError, WarehouseMissing, AccessConfigError) as err:
             raise _Refused(str(err).replace("\n", " ")) from None
 
     return wrapper
@@ -152,7 +152,11 @@ def query(user: str, sql: str, fmt: str, limit: int) -> None:
         if expr is None:
             click.echo("ok")
             return
-        result = (expr.limit(limit) if limit else expr).to_pyarrow()
+        try:
+            result = (expr.limit(limit) if limit else expr).to_pyarrow()
+        except Exception as err:  # a run-time failure of the engine (bad cast ...): one line, audited already
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise _Refused(f"the query failed: {first}") from None
     _print_rows(result.to_pylist(), result.column_names, fmt)
 
 

@@ -72,6 +72,11 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...] = field(default_factory=tuple)
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:2000]
+
+
 def new_run_id() -> str:
     """``adhoc-<UTC time>-<hex>``: unique enough to tell interactive runs apart."""
     return f"adhoc-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
@@ -165,27 +170,7 @@ class Session:
             raise
         if self.is_admin:
             return self._admin_sql(tree, query)
-        tables: list[str] = []
-        try:
-            sqlguard.check_read_only(tree)
-            refs = [(ref, qualify_parts(sqlguard.reference_parts(ref), ref.sql())) for ref in sqlguard.table_references(tree)]
-            tables = sorted({q for _, q in refs})
-            for qualified in tables:
-                self._require_read(qualified, action="sql", audit=False)
-            governed = {q: self._governed(q) for q in tables}
-            self._refuse_hidden_columns(tree, governed)
-            for ref, qualified in refs:
-                sqlguard.substitute(ref, self._governed_sql(qualified).copy())
-            final = sqlguard.render(tree, self._dialect)
-        except PermissionError as err:
-            self._deny("sql", tables, err, query=query)
-        except LookupError as err:
-            self._record(action="sql", status="error", tables=tables, query=query, message=str(err))
-            raise
-        with self.gate.internal():
-            expr = self._backend.sql(final)
-        policies = tuple(sorted({p for q in tables for p in governed[q].policies}))
-        return self.gate.register(expr, Provenance("sql", tuple(tables), policies, query))
+        return self._guarded_sql(tree, query)
 
     def tables(self) -> list[TableInfo]:
         """The tables this user may read, with the columns they see (masked ones marked)."""
@@ -370,6 +355,31 @@ class Session:
                         f"by column policy {policy!r} in {self.config.path}"
                     )
 
+    def _guarded_sql(self, tree: sqlglot.exp.Expression, query: str) -> ir.Table:
+        """Check a non-admin query and splice each user's governed tables into it."""
+        tables: list[str] = []
+        try:
+            sqlguard.check_read_only(tree)
+            refs = [(ref, qualify_parts(sqlguard.reference_parts(ref), ref.sql())) for ref in sqlguard.table_references(tree)]
+            tables = sorted({q for _, q in refs})
+            for qualified in tables:
+                self._require_read(qualified, action="sql", audit=False)
+            governed = {q: self._governed(q) for q in tables}
+            self._refuse_hidden_columns(tree, governed)
+            for ref, qualified in refs:
+                sqlguard.substitute(ref, self._governed_sql(qualified).copy())
+            final = sqlguard.render(tree, self._dialect)
+        except PermissionError as err:
+            self._deny("sql", tables, err, query=query)
+        except (LookupError, RecursionError) as err:
+            self._record(action="sql", status="error", tables=tables, query=query, message=str(err))
+            if isinstance(err, RecursionError):
+                raise sqlguard.SqlSyntaxError("the query is nested too deeply to check; simplify it") from None
+            raise
+        expr = self._bind(final, query, tables)
+        policies = tuple(sorted({p for q in tables for p in governed[q].policies}))
+        return self.gate.register(expr, Provenance("sql", tuple(tables), policies, query))
+
     def _admin_sql(self, tree: sqlglot.exp.Expression, query: str) -> ir.Table | None:
         """Admin's SQL runs as written; bare names that are core tables get their layer."""
         if not isinstance(tree, (sqlglot.exp.Select, sqlglot.exp.SetOperation, sqlglot.exp.Subquery)):
@@ -383,18 +393,26 @@ class Session:
                 tables.append(f"core.{parts[0]}")
             elif isinstance(ref.this, sqlglot.exp.Identifier):
                 tables.append(".".join(parts))
-        with self.gate.internal():
-            expr = self._backend.sql(sqlguard.render(tree, self._dialect))
+        expr = self._bind(sqlguard.render(tree, self._dialect), query, tables)
         return self.gate.register(expr, Provenance("sql", tuple(sorted(set(tables))), (), query))
+
+    def _bind(self, final: str, query: str, tables: list[str]) -> ir.Table:
+        """Hand the checked SQL to the engine, which binds names and types (not yet run)."""
+        try:
+            with self.gate.internal():
+                return self._backend.sql(final)
+        except Exception as err:  # the engine's own error types differ per engine
+            self._record(action="sql", status="error", tables=tables, query=query, message=_first_line(err))
+            raise sqlguard.SqlError(f"the engine rejected the query: {_first_line(err)}") from err
 
     def _admin_statement(self, query: str) -> None:
         """A statement of admin's that is not one read query: run as written, audited."""
         try:
             with self.gate.internal():
                 self._backend.raw_sql(query)
-        except Exception as err:
-            self._record(action="sql", status="error", query=query, message=f"{type(err).__name__}: {err}"[:2000])
-            raise
+        except Exception as err:  # the engine's own error types differ per engine
+            self._record(action="sql", status="error", query=query, message=_first_line(err))
+            raise sqlguard.SqlError(f"the engine rejected the statement: {_first_line(err)}") from err
         self._record(action="sql", status="ok", query=query, message="statement")
         self._governed_cache.clear()
         self._sql_cache.clear()

@@ -36,7 +36,11 @@ class SqlRefused(PermissionError):
     """The query does something the SQL door does not allow for this user."""
 
 
-class SqlSyntaxError(ValueError):
+class SqlError(ValueError):
+    """The SQL cannot be run: it does not parse, or the engine cannot bind it."""
+
+
+class SqlSyntaxError(SqlError):
     """The text is not SQL the engine's dialect can parse."""
 
 
@@ -85,6 +89,8 @@ def parse_statement(sql: str, dialect) -> exp.Expression:
     """Exactly one statement, parsed; several statements are refused (no piggy-backing)."""
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except RecursionError:
+        raise SqlSyntaxError("the query is nested too deeply to check; simplify it") from None
     except (ParseError, TokenError) as err:
         keyword = leading_keyword(sql)
         if keyword and keyword not in _READ_KEYWORDS:
