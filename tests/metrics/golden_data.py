@@ -59,6 +59,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from workbench.warehouse.schema import spec
@@ -189,3 +191,45 @@ def load_into(sink) -> None:
         sink.create(s)
         sink.append(s, table)
     sink.finish()
+
+
+# --- sources and result helpers, for any test suite -------------------------------
+
+
+class MemorySource:
+    """A source over in-memory tables (ibis memtables)."""
+
+    def __init__(self, tables: dict[str, pa.Table]):
+        self._tables = {name: ibis.memtable(t) for name, t in tables.items()}
+
+    def table(self, name: str) -> ir.Table:
+        return self._tables[name]
+
+
+class BackendSource:
+    """A source over a connected ibis backend, reading the ``core`` layer."""
+
+    def __init__(self, con: Any, layer: str = "core"):
+        self.con, self.layer = con, layer
+        self._tables: dict[str, ir.Table] = {}
+
+    def table(self, name: str) -> ir.Table:
+        # Cached like the governed session's tables: on Spark each lookup is a catalog round trip.
+        if name not in self._tables:
+            self._tables[name] = self.con.table(name, database=self.layer)
+        return self._tables[name]
+
+
+def rows(expr: ir.Table) -> list[dict[str, Any]]:
+    """Execute and return plain Python rows (dates as ``datetime.date``, nulls as ``None``)."""
+    return expr.to_pyarrow().to_pylist()
+
+
+def keyed(expr: ir.Table, *key: str) -> dict[Any, dict[str, Any]]:
+    """Rows by the value of their key column(s) (a tuple when several)."""
+    out = {}
+    for r in rows(expr):
+        k = tuple(r[c] for c in key)
+        out[k[0] if len(k) == 1 else k] = r
+    return out
+

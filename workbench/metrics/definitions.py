@@ -100,11 +100,14 @@ METRICS: dict[str, Metric] = {
                "baskets). At a product grain: tickets containing that product, so they do not add up across "
                "products.", ("tickets",)),
         Metric("average_ticket", "Average ticket", "客单价", "CNY per ticket",
-               "Net sales / tickets.", ("net_sales", "tickets"), ratio),
+               "Net sales / tickets: what a basket brings in, net of the period's returns. Net figures keep the "
+               "sales tree exact: net sales = traffic x conversion x average ticket.", ("net_sales", "tickets"), ratio),
         Metric("units_per_ticket", "Units per ticket (attach rate)", "连带率", "units per ticket",
-               "Net units / tickets.", ("units", "tickets"), ratio),
+               "Net units / tickets: how many pieces a basket holds (above 1: customers buy more than one). Net "
+               "units, so that average ticket = units per ticket x average selling price.", ("units", "tickets"), ratio),
         Metric("average_selling_price", "Average selling price", "件单价", "CNY per unit",
-               "Net sales / net units.", ("net_sales", "units"), ratio),
+               "Net sales / net units: the price actually paid per unit after discounts and returns (the tag "
+               "price side is the markdown rate).", ("net_sales", "units"), ratio),
         Metric("markdown_rate", "Markdown rate", "折让率", "share of tag value",
                "Discount off the tag price / tag value: sum of discount_amount / sum of full_price x qty over "
                "every line (a returned line gives its discount back). The discount level 折扣 is 1 - markdown "
@@ -113,7 +116,8 @@ METRICS: dict[str, Metric] = {
                "Net sales - cost of the units sold net of returns (sum of cost_amount = landed unit cost x qty).",
                ("net_sales", "cost"), _margin),
         Metric("margin_rate", "Gross margin rate", "毛利率", "share of net sales",
-               "Gross margin / net sales.", ("net_sales", "cost"), lambda s, c: ratio(_margin(s, c), s)),
+               "Gross margin / net sales: the share of net sales kept after the landed cost of the goods sold.",
+               ("net_sales", "cost"), lambda s, c: ratio(_margin(s, c), s)),
         Metric("traffic", "Traffic", "客流", "visitors",
                "Visitors counted entering the location (sessions for the online shop), summed over the days.",
                ("traffic",)),

@@ -10,7 +10,7 @@ its facts support; :mod:`workbench.metrics.rollup` enforces it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.types as ir
@@ -28,6 +28,7 @@ class Fact:
     measures: dict[str, str]  # measure name -> dtype
     aggregate: Callable[[Any, Query], ir.Table]
     on_snapshots: bool = False  # measured at inventory snapshots: unknown (null) in a period without one
+    requires: dict[str, tuple[str, str]] = field(default_factory=dict)  # measure -> (table, column) a policy may hide
 
     def supports(self, dim: Dimension) -> bool:
         """Whether this fact can be cut by ``dim``."""
@@ -39,18 +40,20 @@ class Fact:
 
 
 _SKU = "per location, SKU and day"
+_COST = ("products", "unit_cost")
 FACTS: dict[str, Fact] = {
     f.name: f
     for f in [
         Fact("sales", f"core.sales ticket lines, {_SKU}", "sku", {
             "net_sales": "float64", "units": "int64", "tickets": "int64", "tag_value": "float64",
             "discount": "float64", "cost": "float64", "gross_sales": "float64", "return_value": "float64",
-        }, flows.sales),
+        }, flows.sales, requires={"cost": ("sales", "cost_amount")}),
         Fact("traffic", "core.traffic, counted per location and day with no product", None,
              {"traffic": "int64"}, flows.traffic),
         Fact("receipts", f"core.transfers, {_SKU}", "sku", {"net_receipts": "int64"}, flows.receipts),
         Fact("stock", f"core.inventory weekly snapshots, {_SKU}", "sku",
-             {"stock_units": "int64", "stock_cost": "float64", "average_stock_cost": "float64"}, stock.stock, on_snapshots=True),
+             {"stock_units": "int64", "stock_cost": "float64", "average_stock_cost": "float64"}, stock.stock,
+             on_snapshots=True, requires={"stock_cost": _COST, "average_stock_cost": _COST}),
         Fact("sales_to_date", f"core.sales up to each stock snapshot, {_SKU}", "sku",
              {"units_to_date": "int64", "units_trailing": "int64"}, stock.sales_to_date, on_snapshots=True),
         Fact("core_sizes", f"core-size availability checks, {_SKU} snapshot", "sku",

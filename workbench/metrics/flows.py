@@ -25,7 +25,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from workbench.metrics.grain import group, only, prepare
+from workbench.metrics.grain import column_or_null, group, only, prepare
 from workbench.metrics.query import Query
 
 
@@ -35,7 +35,7 @@ def sales_lines(source: Any) -> ir.Table:
     return s.select(
         _date=s.sale_date, store_id=s.store_id, sku_id=s.sku_id, ticket_id=s.ticket_id, line_type=s.line_type,
         qty=s.qty, net_amount=s.net_amount, full_price=s.full_price, discount_amount=s.discount_amount,
-        cost_amount=s.cost_amount,
+        cost_amount=column_or_null(s, "cost_amount", "float64"),
     )
 
 
@@ -81,5 +81,9 @@ def receipts(source: Any, q: Query) -> ir.Table:
         for loc, sign in (("to_store_id", 1), ("from_store_id", -1))
     ]
     rows = legs[0].union(legs[1])
+    # A transfer is visible when either end is in the user's scope; count only
+    # the legs at locations the source shows, or a store manager's total
+    # would include the DC's side of the store's replenishments.
+    rows = rows.semi_join(source.table("stores"), "store_id")
     rows = prepare(rows.filter(q.in_range(rows._date)), source, q, product_key="sku_id")
     return group(rows, q, net_receipts=rows.qty.sum())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 
 from workbench.metrics.dimensions import add_dimensions, apply_where, time_value
@@ -57,6 +58,15 @@ def attach_periods(rows: ir.Table, ends: ir.Table, q: Query) -> ir.Table:
     if not q.time_by:
         return rows.cross_join(ends)
     return rows.join(ends, list(q.time_by))
+
+
+def column_or_null(table: ir.Table, name: str, dtype: str) -> ir.Value:
+    """``table[name]``, or a typed null where the session hides the column (column policies).
+
+    Only the measures built on it become null; :func:`workbench.metrics.rollup.compute`
+    refuses a metric that needs a hidden column before it gets here.
+    """
+    return table[name] if name in table.columns else ibis.null(dtype)
 
 
 def only(value: ir.NumericValue, cond: ir.BooleanValue) -> ir.NumericValue:

@@ -30,7 +30,7 @@ import ibis
 import ibis.expr.types as ir
 
 from workbench.metrics.definitions import METRICS, Metric
-from workbench.metrics.facts import Fact
+from workbench.metrics.facts import MEASURE_FACT, Fact
 from workbench.metrics.grain import period_ends
 from workbench.metrics.query import DateLike, DimensionError, MetricError, Query, Source
 
@@ -58,6 +58,17 @@ def check_dimensions(metric: Metric, q: Query) -> None:
             f"{metric.name} ({metric.label_zh}) cannot be split or filtered by {[d for d, _ in bad]}: "
             f"{reasons}. Valid dimensions for {metric.name}: {', '.join(metric.dimensions)}"
         )
+
+
+def check_columns(metric: Metric, source: Source) -> None:
+    """Refuse a metric whose data the source hides (e.g. costs for store managers), naming the column."""
+    for measure in metric.measures:
+        needed = MEASURE_FACT[measure].requires.get(measure)
+        if needed and needed[1] not in source.table(needed[0]).columns:
+            raise MetricError(
+                f"{metric.name} ({metric.label_zh}) needs {needed[0]}.{needed[1]}, which this source does not "
+                "show (a column policy hides it for this user's role)"
+            )
 
 
 def _has(fact: Fact) -> str:
@@ -113,6 +124,7 @@ def compute(
     chosen = resolve(metrics)
     for metric in chosen:
         check_dimensions(metric, q)
+        check_columns(metric, source)
     facts = list(dict.fromkeys(f for m in chosen for f in m.facts))
     parts = [f.aggregate(source, q) for f in facts]
     grain_types = {d: parts[0][d].type().copy(nullable=True) for d in q.by}

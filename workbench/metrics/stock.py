@@ -29,7 +29,9 @@ import ibis
 import ibis.expr.types as ir
 
 from workbench.metrics.flows import sales_lines
-from workbench.metrics.grain import attach_periods, group, only, period_ends, prepare, snapshot_dates
+from workbench.metrics.grain import (
+    attach_periods, column_or_null, group, only, period_ends, prepare, snapshot_dates,
+)
 from workbench.metrics.query import Query
 
 TRAILING_WEEKS = 4
@@ -43,10 +45,11 @@ def stock(source: Any, q: Query) -> ir.Table:
         _date=inv.snapshot_date, store_id=inv.store_id, sku_id=inv.sku_id,
         units=inv.on_hand.coalesce(0) + inv.in_transit.coalesce(0),
     )
-    rows = prepare(rows, source, q, product_key="sku_id", extra_product=("unit_cost",))
+    costed = "unit_cost" in source.table("products").columns  # hidden from shop-floor roles
+    rows = prepare(rows, source, q, product_key="sku_id", extra_product=("unit_cost",) if costed else ())
     rows = attach_periods(rows, period_ends(source, q), q)
     at_end = rows._date == rows.period_end
-    cost = rows.units * rows.unit_cost
+    cost = rows.units * column_or_null(rows, "unit_cost", "float64")
     out = group(
         rows, q,
         stock_units=only(rows.units, at_end).sum(),
