@@ -32,10 +32,18 @@ class Dimension:
     kind: str  # "time" | "store" | "product"
     doc: str
     level: str | None = None  # product dimensions: "sku" if it varies within a style-colour, else "skc"
+    dtype: str = "string"  # of its values (the CLI parses --where values with it)
+
+
+_DTYPES = {
+    "date": "date", "week": "date", "month": "date", "quarter": "date", "year": "int32",
+    "store_id": "int32", "city_tier": "int8", "skc_id": "int32", "style_id": "int32", "season_year": "int16",
+    "is_limited": "boolean", "sku_id": "int32", "size_rank": "int8", "is_core_size": "boolean",
+}
 
 
 def _dims(kind: str, level: str | None, rows: list[tuple[str, str]]) -> list[Dimension]:
-    return [Dimension(name, kind, doc, level) for name, doc in rows]
+    return [Dimension(name, kind, doc, level, _DTYPES.get(name, "string")) for name, doc in rows]
 
 
 _ALL = (

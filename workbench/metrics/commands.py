@@ -1,0 +1,194 @@
+"""``wb metrics``: the metric definitions, and metrics computed through the governed door.
+
+``wb metrics`` lists what each metric means; ``wb metrics compute`` opens a
+session for the user (``entry_point="cli"``, audited) and runs
+:func:`workbench.metrics.compute` on it, so the numbers respect the user's
+row scope and column policies exactly as in a notebook. Bad requests
+(unknown metric, conversion by category, a hidden cost column) print one
+line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import click
+
+
+class _Refused(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def open_source(user: str) -> AbstractContextManager:
+    """The governed session for ``user``: the source ``compute`` reads from (tests replace it)."""
+    import workbench as wb
+
+    return wb.session(user, entry_point="cli")
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    """``("a,b", "c")`` -> ``["a", "b", "c"]``: options may repeat or hold commas."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _parse_where(items: Iterable[str]) -> dict[str, list[Any]]:
+    """``region=East`` / ``category=tops,bottoms`` / ``region=null`` -> a ``where`` mapping with typed values."""
+    from workbench.metrics.dimensions import DIMENSIONS
+
+    where: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise _Refused(f"--where takes DIMENSION=VALUE[,VALUE...], got {item!r}")
+        dtype = DIMENSIONS[name].dtype if name in DIMENSIONS else "string"
+        where.setdefault(name, []).extend(_typed(v.strip(), dtype, name) for v in raw.split(","))
+    return where
+
+
+def _typed(value: str, dtype: str, name: str) -> Any:
+    if value.lower() == "null":
+        return None
+    try:
+        if dtype.startswith("int"):
+            return int(value)
+        if dtype == "boolean":
+            return {"true": True, "false": False}[value.lower()]
+    except (ValueError, KeyError):
+        raise _Refused(f"--where {name}= takes {dtype} values, got {value!r}") from None
+    return value
+
+
+def _cell(value: Any) -> Any:
+    """A JSON / CSV friendly value: ISO dates, NaN as null."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A table cell: money and counts with separators, shares with four decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(_cell(value))
+
+
+def _print(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None = None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([{c: _cell(r[c]) for c in columns} for r in rows], ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows([_cell(r[c]) for c in columns] for r in rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(*(_shown(r[c]) for c in columns))
+        # Piped output gets a wide console so that long definitions wrap, not names.
+        Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _grain(metric) -> str:
+    """What a metric can be cut by, in short (every metric has the time and store dimensions)."""
+    from workbench.metrics.dimensions import DIMENSIONS
+
+    product = [DIMENSIONS[d] for d in metric.dimensions if DIMENSIONS[d].kind == "product"]
+    if not product:
+        return "time, store (no product)"
+    return "time, store, product" + ("" if any(d.level == "sku" for d in product) else " above size")
+
+
+_EXAMPLES = """
+\b
+Examples:
+  wb metrics                                   # every metric: label, unit, definition
+  wb metrics --json                            # the same, with each metric's valid dimensions
+  wb metrics dimensions                        # what metrics can be cut and filtered by
+  wb metrics compute --user u_region_east --metric net_sales --metric conversion --by region,month
+  wb metrics compute -u u_hq -m sell_through,weeks_of_cover -b category --end 2024-06-30 --format csv
+  wb metrics compute -u u_hq -m size_break_rate -b store_code -w region=East -w category=tops,bottoms
+"""
+
+
+@click.group(invoke_without_command=True, epilog=_EXAMPLES)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with each metric's valid dimensions).")
+@click.pass_context
+def metrics(ctx: click.Context, as_json: bool) -> None:
+    """List the metric definitions, or compute metrics by dimensions.
+
+    One definition per metric, shared by notebooks, apps and reports
+    (workbench/metrics). Ratios are computed after aggregation to the
+    dimensions asked for; stock is taken at the last snapshot of a period.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from workbench.metrics.definitions import METRICS
+
+    if as_json:
+        out = [{"name": m.name, "label_en": m.label_en, "label_zh": m.label_zh, "unit": m.unit,
+                "definition": m.definition, "dimensions": list(m.dimensions)} for m in METRICS.values()]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    rows = [{"metric": m.name, "label": f"{m.label_en}\n{m.label_zh}", "unit": m.unit, "by": _grain(m),
+             "definition": m.definition} for m in METRICS.values()]
+    _print(rows, ["metric", "label", "unit", "by", "definition"], "table", title="Metrics (wb metrics --json for all dimensions)")
+
+
+@metrics.command("dimensions")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def dimensions(as_json: bool) -> None:
+    """List the dimensions metrics can be cut (--by) and filtered (--where) by."""
+    from workbench.metrics.dimensions import DIMENSIONS
+
+    rows = [{"dimension": d.name, "kind": d.kind + (f" ({d.level})" if d.level else ""), "type": d.dtype,
+             "meaning": d.doc} for d in DIMENSIONS.values()]
+    _print(rows, list(rows[0]), "json" if as_json else "table", title="Dimensions")
+
+
+@metrics.command("compute", epilog=_EXAMPLES)
+@click.option("--user", "-u", required=True, help="Compute as this user (see `wb users`): their rows, their columns.")
+@click.option("--metric", "-m", "metric_names", multiple=True, required=True,
+              help="Metric name (see `wb metrics`); repeat it or separate with commas.")
+@click.option("--by", "-b", "by", multiple=True, help="Dimensions, e.g. region,month (see `wb metrics dimensions`).")
+@click.option("--start", help="First day, inclusive (YYYY-MM-DD).")
+@click.option("--end", help="Last day, inclusive (YYYY-MM-DD); stock is read at the last snapshot on or before it.")
+@click.option("--where", "-w", "where", multiple=True, help="Filter DIMENSION=VALUE[,VALUE...]; `null` matches missing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def compute_command(metric_names: tuple[str, ...], user: str, by: tuple[str, ...], start: str | None,
+                    end: str | None, where: tuple[str, ...], fmt: str) -> None:
+    """Compute metrics by dimensions, through USER's governed session."""
+    from workbench.metrics.query import MetricError
+    from workbench.metrics.rollup import compute
+
+    names, grain, filters = _split(metric_names), _split(by), _parse_where(where)
+    try:
+        with open_source(user) as source:
+            result = compute(source, names, by=grain, start=start, end=end, where=filters).to_pyarrow()
+    except (MetricError, PermissionError, LookupError, FileNotFoundError) as err:
+        raise _Refused(str(err).replace("\n", " ")) from None
+    title = f"{', '.join(names)} by {', '.join(grain) or 'total'} (user {user})"
+    _print(result.to_pylist(), result.column_names, fmt, title=title)
