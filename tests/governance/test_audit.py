@@ -60,7 +60,7 @@ def test_sql_records_query_text(open_session, settings):
 
 def test_engine_errors_are_audited(open_session, settings):
     t = open_session("u_analyst").table("sales")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="(?i)conver|cast"):
         t.select(x=t.line_type.cast("int32")).execute()  # "sale" is no number: the engine fails
     assert read_audit(settings)[-1]["status"] == "error"
 

@@ -136,7 +136,9 @@ def test_truth_is_refused_to_every_business_role(open_session, user):
 
 def test_oracle_and_admin_read_truth(open_session):
     for user in ("u_oracle", "u_admin"):
-        assert open_session(user).table("truth.demand").count().execute() == 2
+        s = open_session(user)
+        assert s.table("truth.demand").count().execute() == 2
+        assert s.sql("select sum(demand) as d from truth.demand").execute().d[0] == 7
 
 
 def test_audit_log_is_for_auditor_and_admin_only(open_session):

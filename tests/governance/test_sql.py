@@ -269,7 +269,7 @@ def test_spark_dialect_escapes_refused(query):
 
 
 def test_spark_file_table_is_not_a_warehouse_name():
-    from workbench.governance.session import qualify_parts
+    from workbench.governance.policies import qualify_parts
 
     tree = sqlguard.parse_statement("select * from parquet.`/etc/x`", "spark")
     sqlguard.check_read_only(tree)

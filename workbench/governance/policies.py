@@ -9,6 +9,7 @@ Deny by default: a table no grant matches is refused.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -139,6 +140,33 @@ class AccessConfig:
 
 def _matches(qualified: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(qualified, p) for p in patterns)
+
+
+# --- table names ---------------------------------------------------------------
+
+# Table names are plain identifiers: a quoted "core.sales" or "x.csv" is not a table.
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def qualify(name: str) -> str:
+    """``sales`` -> ``core.sales``; ``raw.pos_sales`` stays; ``audit_log`` is virtual."""
+    parts = tuple(p.strip().lower() for p in name.split("."))
+    return qualify_parts(parts, name)
+
+
+def qualify_parts(parts: tuple[str, ...], given: str) -> str:
+    """Name parts (as written, lower-cased) to ``layer.table``; anything else is refused."""
+    from workbench.warehouse.schema import LAYERS  # here, so `wb users` does not import ibis
+
+    if len(parts) == 1 and _PLAIN.match(parts[0]):
+        return parts[0] if parts[0] in VIRTUAL_TABLES else f"core.{parts[0]}"
+    if len(parts) == 2 and parts[0] in LAYERS and _PLAIN.match(parts[1]):
+        return ".".join(parts)
+    raise PermissionError(
+        f"{given!r} is not a warehouse table name: use `table` (core) or `layer.table` "
+        f"with a layer among {', '.join(LAYERS)} (catalogs, other schemas, file names and "
+        "quoted names with dots are not accepted)"
+    )
 
 
 # --- loading -------------------------------------------------------------------

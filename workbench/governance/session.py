@@ -14,7 +14,6 @@ execution, write and refusal in the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -30,14 +29,12 @@ from workbench.governance.apply import Governed, govern
 from workbench.governance.audit import ENTRY_POINTS, AuditRecord, audited_backend_class, writer_for
 from workbench.governance.backends import ops_for
 from workbench.governance.gate import ExecutionGate, Provenance
-from workbench.governance.policies import VIRTUAL_TABLES, AccessConfig, User, load_access
+from workbench.governance.policies import VIRTUAL_TABLES, AccessConfig, User, load_access, qualify, qualify_parts
 from workbench.governance.scope import Scope, resolve_scope
 from workbench.warehouse import engines
 from workbench.warehouse.schema import LAYERS, TABLES
 
 ADMIN_ROLE = "admin"
-# Table names are plain identifiers: a quoted "core.sales" or "x.csv" is not a table.
-_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class TableNotFound(LookupError):
@@ -80,24 +77,6 @@ def _first_line(err: BaseException) -> str:
 def new_run_id() -> str:
     """``adhoc-<UTC time>-<hex>``: unique enough to tell interactive runs apart."""
     return f"adhoc-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-
-
-def qualify(name: str) -> str:
-    """``sales`` -> ``core.sales``; ``raw.pos_sales`` stays; ``audit_log`` is virtual."""
-    parts = tuple(p.strip().lower() for p in name.split("."))
-    return qualify_parts(parts, name)
-
-
-def qualify_parts(parts: tuple[str, ...], given: str) -> str:
-    if len(parts) == 1 and _PLAIN.match(parts[0]):
-        return parts[0] if parts[0] in VIRTUAL_TABLES else f"core.{parts[0]}"
-    if len(parts) == 2 and parts[0] in LAYERS and _PLAIN.match(parts[1]):
-        return ".".join(parts)
-    raise PermissionError(
-        f"{given!r} is not a warehouse table name: use `table` (core) or `layer.table` "
-        f"with a layer among {', '.join(LAYERS)} (catalogs, other schemas, file names and "
-        "quoted names with dots are not accepted)"
-    )
 
 
 class Session:
@@ -211,7 +190,8 @@ class Session:
         if (mode == "replace_where") != bool(where):
             raise ValueError("replace_where needs where={column: value, ...}; the other modes take no where")
         if not self.config.can_write(self.role, qualified):
-            self._deny("write", [qualified], self._grant_message(qualified, "write", f"no `write` grant of role {self.role.name!r} matches it"))
+            reason = f"no `write` grant of role {self.role.name!r} matches it"
+            self._deny("write", [qualified], self._grant_message(qualified, "write", reason))
         if self.read_only:
             raise ReadOnlySession(
                 f"this session of {self.user.name!r} is read-only; open it with "
@@ -222,7 +202,8 @@ class Session:
         data = writes.to_arrow(data)
         outside = writes.rows_out_of_scope(data, self.scope, self.config.location_columns)
         if outside:
-            self._deny("write", [qualified], f"{outside} row(s) are for locations outside the scope of {self.user.name!r} ({self.scope.describe()})")
+            self._deny("write", [qualified], f"{outside} row(s) are for locations outside the scope of "
+                       f"{self.user.name!r} ({self.scope.describe()})")
         record = AuditRecord(self.user.name, self.role.name, self.entry_point, "write", "ok", self.run_id,
                              tables=[qualified], message=mode if not where else f"{mode} {dict(where)}")
         try:

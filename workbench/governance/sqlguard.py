@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
