@@ -97,8 +97,6 @@ def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) 
 
     try:
         contract = get_contract(table)
-        if not file.exists():
-            raise IngestError(f"no file {file}; check the path")
     except IngestError as exc:
         _fail(str(exc))
 

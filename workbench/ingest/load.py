@@ -21,7 +21,7 @@ import pyarrow as pa
 from workbench.ingest.contracts import Contract, header_key
 from workbench.ingest.errors import IngestError
 from workbench.ingest.plan import Plan, drop_existing, make_plan
-from workbench.ingest.readers import read_file, file_sha256
+from workbench.ingest.readers import file_sha256, read_file
 from workbench.ingest.records import LOG_TABLE, QUARANTINE_TABLE, log_table, new_ingest_id, quarantine_table, utc_now, with_lineage
 from workbench.ingest.validate import References
 
@@ -138,16 +138,18 @@ def existing_rows(session: Any, contract: Contract, plan: Plan) -> pa.Table:
     return found.cast(empty.schema)
 
 
-def write(session: Any, contract: Contract, plan: Plan, log: pa.Table, ingest_id: str, at: dt.datetime) -> None:
+def write(
+    session: Any, contract: Contract, plan: Plan, log: pa.Table, ingest_id: str, at: dt.datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> None:
     """Good rows, quarantine and the log entry in one transaction."""
     good = with_lineage(plan.good, contract, ingest_id, plan.raw.path.name, plan.good_source_row, at)
     quarantine = quarantine_table(plan.raw, plan.bad, contract, ingest_id, at)
     with session.transaction():
-        if good.num_rows:
-            session.write(contract.raw_table, good, mode="append")
-        if quarantine.num_rows:
-            session.write(QUARANTINE_TABLE, quarantine, mode="append")
-        session.write(LOG_TABLE, log, mode="append")
+        for table, rows in ((contract.raw_table, good), (QUARANTINE_TABLE, quarantine), (LOG_TABLE, log)):
+            if rows.num_rows or table == LOG_TABLE:
+                session.write(table, rows, mode="append")
+            progress(rows.num_rows)
 
 
 # --- the whole load -------------------------------------------------------------------
@@ -185,13 +187,13 @@ def ingest(
     at all, and ``PermissionError`` when the user may not write.
     """
     path = Path(path)
-    if not path.exists():
-        raise IngestError(f"no file {path}; check the path")
-    if path.is_dir():
-        raise IngestError(f"{path} is a folder; give the path of one export file")
     started = utc_now()
     try:
         sha, size = file_sha256(path), path.stat().st_size
+    except FileNotFoundError:
+        raise IngestError(f"no file {path}; check the path") from None
+    except IsADirectoryError:
+        raise IngestError(f"{path} is a folder; give the path of one export file") from None
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from None
     if not dry_run:
@@ -223,5 +225,5 @@ def ingest(
         rows_duplicate=result.duplicates, user_name=session.user.name, started_at=started, finished_at=finished,
         status=_status(plan),
     )
-    write(session, contract, plan, log, ingest_id, finished)
+    write(session, contract, plan, log, ingest_id, finished, progress("writing", plan.loaded + plan.quarantined + 1, "row"))
     return result
