@@ -42,9 +42,18 @@ def _clean_errors(func: Callable) -> Callable:
 
 
 def _session(user: str):
+    """A CLI session; scope warnings become one plain line on stderr."""
+    import warnings
+
     from workbench.governance.session import session
 
-    return session(user, entry_point="cli")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        s = session(user, entry_point="cli")
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    return s
 
 
 def _print_rows(rows: list[dict], columns: list[str], fmt: str, title: str | None = None) -> None:
@@ -189,6 +198,7 @@ def audit(user: str, limit: int, of_user: str | None, status: str | None, as_jso
         _print_rows(rows, [], "json")
         return
     for row in rows:
+        row["ts"] = f"{row['ts']:%Y-%m-%d %H:%M:%S}" if row["ts"] else ""
         row["tables"] = ", ".join(row["tables"] or [])
         row["detail"] = (row["query"] or row["message"] or "")[:120]
     _print_rows(rows, ["ts", "user", "role", "entry_point", "action", "status", "tables", "rows", "detail"], "table")

@@ -71,7 +71,7 @@ def resolve_scope(user: User, policy: RowPolicy | None, stores: Iterable[Mapping
             f"user {user.name!r}: {policy.attribute} {what} not found in core.stores "
             f"({policy.match}); those rows are out of scope",
             ScopeWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of workbench.session()
         )
     hits.sort(key=lambda r: r["store_id"])
     return Scope(
