@@ -110,6 +110,8 @@ class Checkout:
     def __init__(self, cal: Calendar, chain: Chain, catalog: Catalog, plan: RangePlan, members: Members, seed: int):
         self.cal, self.chain, self.catalog, self.plan, self.members, self.seed = cal, chain, catalog, plan, members, seed
         self.pool = MemberPool(members, chain.n)
+        self.pool.refresh(cal.first_window_day + (cal.n_days - cal.first_window_day) // 2)
+        self.reference_rate = self.pool.alive_rate.copy()  # the member base the shares were calibrated on
         self.balance = np.zeros(members.n, dtype=np.int64)
         self.points_per_cny = members.points_per_cny()
         products = catalog.products
@@ -131,8 +133,9 @@ class Checkout:
         d = self.cal.date(day)
         self.day_key = (d.year * 10_000 + d.month * 100 + d.day) * 10_000_000
         self.seq = 0
-        if day % 7 == 0 or self.pool.day < 0:
-            self.pool.refresh(day)
+        week = day - day % 7  # the living members are re-counted weekly
+        if self.pool.day != week:
+            self.pool.refresh(week)
 
     def new_tickets(self, n: int) -> np.ndarray:
         ids = self.day_key + self.seq + 1 + np.arange(n, dtype=np.int64)
@@ -141,8 +144,7 @@ class Checkout:
 
     # --- sales ------------------------------------------------------------------------
 
-    def sell(self, day: int, slots: np.ndarray, sold: np.ndarray, unit_price: np.ndarray, promo: np.ndarray,
-             traffic_index: np.ndarray) -> Lines:
+    def sell(self, day: int, slots: np.ndarray, sold: np.ndarray, unit_price: np.ndarray, promo: np.ndarray) -> Lines:
         """Tickets for the units sold today (``unit_price``/``promo`` per demand group)."""
         g = rng(self.seed, "baskets", day)
         plan = self.plan
@@ -165,7 +167,7 @@ class Checkout:
         by_time = np.lexsort((seconds, t_loc))
         ticket_id = np.empty(n_t, np.int64)
         ticket_id[by_time] = self.new_tickets(n_t)
-        member = self._members(g, t_loc, t_size, traffic_index)
+        member = self._members(g, t_loc, t_size)
         group = plan.slot_group[line_slot]
         sku = plan.slot_sku[line_slot]
         return Lines(
@@ -180,11 +182,10 @@ class Checkout:
         hours = np.where(self.online[loc], _draw(g, ONLINE_HOURS, len(loc)), _draw(g, STORE_HOURS, len(loc)))
         return hours * 3600 + g.integers(0, 3600, len(loc))
 
-    def _members(self, g: np.random.Generator, loc: np.ndarray, size: np.ndarray, traffic_index: np.ndarray) -> np.ndarray:
-        """Expected member visits today over tickets today = the chance a ticket carries a card."""
-        tickets = np.bincount(loc, minlength=self.chain.n)
-        expected = self.pool.alive_rate / 7.0 * traffic_index
-        share = np.minimum(0.9, expected / np.maximum(tickets, 1))
+    def _members(self, g: np.random.Generator, loc: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """A ticket carries a card with the store's member share, scaled by how many members are alive now."""
+        ratio = np.where(self.reference_rate > 0, self.pool.alive_rate / np.maximum(self.reference_rate, 1e-12), 1.0)
+        share = self.chain.member_share * np.clip(ratio, 0.3, 1.3)  # a new store's member base is still growing
         drawn = self.pool.draw(loc, size, g.random(len(loc)))
         return np.where(g.random(len(loc)) < share[loc], drawn, -1)
 
@@ -234,7 +235,7 @@ class Checkout:
         take = ration_single(new_slot, stock.a)
         exchanged = np.flatnonzero(take)
         refunded = np.flatnonzero(~take)
-        stock.a[new_slot[exchanged]] -= 1
+        np.subtract.at(stock.a, new_slot[exchanged], 1)  # two exchanges may take the same size
         for share_key, mask in (("online", self.online[items.loc]), ("store", ~self.online[items.loc])):
             back = np.flatnonzero(mask)
             stock.take_back(day, items.slot[back], items.qty[back], RETURN_DEFECTS[share_key])

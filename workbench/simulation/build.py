@@ -68,9 +68,10 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def build_warehouse(settings: Settings, scale: str = "demo", seed: int = 42, *, progress: bool = True) -> BuildReport:
-    """Generate the chain at ``scale`` with ``seed`` into the configured warehouse (replacing it atomically)."""
-    chosen = get_scale(scale)
+def build_warehouse(settings: Settings, scale: str | Scale = "demo", seed: int = 42, *, progress: bool = True) -> BuildReport:
+    """Generate the chain at ``scale`` (a name in ``scales.SCALES``, or a ``Scale``) with ``seed`` into the
+    configured warehouse, replacing it atomically."""
+    chosen = scale if isinstance(scale, Scale) else get_scale(scale)
     started = time.perf_counter()
     sink = open_sink(settings)
     writer_thread = BackgroundSink(sink)
@@ -198,7 +199,7 @@ class Simulation:
         co.start_day(day)
         planter.start_day(day)
         hit = sold > 0
-        lines = co.sell(day, slots[hit], sold[hit], unit_price, promo, tidx)
+        lines = co.sell(day, slots[hit], sold[hit], unit_price, promo)
         planter.discounts(day, lines)
         scalped = planter.scalping(day, co, stock, slots, unit_price)
         if len(scalped):

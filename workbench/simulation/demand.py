@@ -6,7 +6,7 @@ expected = K × group factor × store effect × size share × traffic index
   its lifecycle (launch ramp, peak, weekly decay), the weather of the region
   against the item's thickness (North buys thick items earlier and longer),
   and the price effect ``(price paid / tag price) ** -elasticity`` of
-  markdowns and promotions. Outlets sell old stock at a low appeal.
+  markdowns and promotions (saturating at 4x). Outlets sell old stock at a low appeal.
 - *store effect* and *size share*: hidden per store; each store's size curve
   is shifted (North toward larger sizes, South smaller), while the planners
   allocate with one generic curve -- so sizes break (断码) unevenly.
@@ -33,7 +33,8 @@ from workbench.simulation.chain import Chain
 from workbench.simulation.promotions import ONLINE, OUTLET, STORE
 from workbench.simulation.ranging import N_CHANNEL_KEYS, OUTLET as OUTLET_RECORD, SEASON, RangePlan
 
-OUTLET_APPEAL = 0.15  # an old season's pull in the outlet, before its low price
+OUTLET_APPEAL = 0.25  # an old season's pull in the outlet, before its low price
+MAX_PRICE_LIFT = 4.0  # deep discounts saturate: half price does not sell 7x
 SAMPLE_STEP = 5  # calibration samples every 5th day (cycles through the weekdays)
 SIZE_SPREAD = 1.0  # standard deviation of a size curve, in sizes
 
@@ -105,7 +106,7 @@ class DemandModel:
         clim = self.climate[self.thickness[skc], g.region, day]
         f = self.base[skc] * life * clim
         if price_ratio is not None:
-            f = f * price_ratio ** (-self.elasticity[skc])
+            f = f * np.minimum(price_ratio ** (-self.elasticity[skc]), MAX_PRICE_LIFT)
         return f
 
 

@@ -12,6 +12,10 @@ The decisions a merchandising team makes, as rules over arrays of slots:
 - **Replenishment (补货)**: twice a week per store (the online shop daily),
   the DC tops each SKU back up to model stock, i.e. "sell one, replenish
   one", while stock lasts; A stores are served first when it runs short.
+- **Reorders (追单)**: weeks after launch, a style-colour selling well ahead
+  of its stock position is reordered once on a quick-response lead time.
+- **Model-stock review**: every four weeks a slot whose sales outgrew its
+  model stock gets a bigger one (never smaller: stock-outs hide demand).
 - **Store-to-store transfers (调拨)**: weekly, a store missing a core size that
   the DC cannot supply gets one from a store in the same region with spare.
 - **Season end**: markdown review, clearance, recall to the DC, returns to
@@ -37,10 +41,13 @@ from workbench.simulation.stock import (ALLOCATION, OUTLET_ALLOCATION, RECALL, R
 
 COVER_WEEKS = {"own": 3.0, "consignment": 2.5, "online": 2.0}
 PRIORITY = {"online": 0, "A": 1, "B": 2, "C": 3, "consignment": 4}
-BASIC_REORDER_DAYS, BASIC_ORDER_UP_TO_DAYS = 45, 75
+BASIC_SAFETY_DAYS, BASIC_COVER_DAYS = 30, 60  # beyond the supplier's lead time
 OUTLET_PRICE, OUTLET_DEEP_PRICE = 0.35, 0.25
 TRANSFER_WEEKDAY, SWEEP_WEEKDAY = 2, 0  # Wednesday, Monday
 TRANSFER_SHARE = 0.6  # only some breaks are worth the logistics cost
+BUY_COVER = 1.3  # buy 30% above the full-price forecast: markdowns and outlets take the rest
+REORDER_WINDOW = (14, 49)  # days after launch when a reorder may be placed
+REVIEW_WEEKS = 4
 
 
 def ration(request: np.ndarray, source: np.ndarray, available: np.ndarray) -> np.ndarray:
@@ -90,6 +97,9 @@ class Merchandising:
         self.slot_lead = chain.lead_days[plan.slot_loc].astype(np.int32)
         self.sku_skc = catalog.sku_skc()
         self.cum_sold = np.zeros(catalog.n_skc)
+        self.sku_sold = np.zeros(catalog.n_sku)  # since the last basics order
+        self.slot_sold = np.zeros(plan.n_slots, dtype=np.int32)  # since the last model-stock review
+        self.reordered = np.zeros(catalog.n_skc, dtype=bool)
         self.ordered = np.zeros(catalog.n_sku, dtype=np.int64)
         self.po = defaultdict(list)
         self._next_po = 1
@@ -124,11 +134,12 @@ class Merchandising:
         generic = size_shares(plan, self.catalog, np.zeros(chain.n))
         rec = np.maximum(plan.slot_rec, 0)
         loc_type = chain.type[plan.slot_loc]
-        cover = np.vectorize(lambda t: COVER_WEEKS.get(t, 0.0))(loc_type)
+        cover = np.array([COVER_WEEKS.get(t, 0.0) for t in chain.type])[plan.slot_loc]
+        self.target_cover = cover
         units = np.round(calib.rec_weekly[rec] * cover * generic)
         core = self.catalog.products["is_core_size"].to_numpy()[plan.slot_sku]
-        big = (chain.stores["grade"].to_numpy()[plan.slot_loc] == "A") | (loc_type == "online")
-        units = np.maximum(units, np.where(core | big, 1, 0))
+        small = (chain.stores["grade"].to_numpy()[plan.slot_loc] == "C") | (loc_type == "consignment")
+        units = np.maximum(units, np.where(core | ~small, 1, 0))  # small stores skip the edge sizes
         units = np.where(self.is_dc_slot | (plan.rec_kind[rec] == OUTLET), 0, units)
         return units.astype(np.int32)
 
@@ -160,7 +171,7 @@ class Merchandising:
         model = np.bincount(plan.slot_sku[season_slots], weights=self.target[season_slots], minlength=catalog.n_sku)
         error = g.lognormal(0.0, 0.25, catalog.n_skc) * np.where(skc["is_limited"], 0.6, 1.0)
         share = self._generic_sku_share()
-        buy = np.ceil(np.maximum(planned[self.sku_skc] * share * error[self.sku_skc] * 1.05, model * 1.15))
+        buy = np.ceil(np.maximum(planned[self.sku_skc] * share * error[self.sku_skc] * BUY_COVER, model * 1.15))
         buy = np.where(skc["is_basic"].to_numpy()[self.sku_skc], 0, buy).astype(np.int64)
         launch = skc["launch_day"].to_numpy()[self.sku_skc]
         due = launch - g.integers(10, 26, catalog.n_sku)
@@ -176,14 +187,15 @@ class Merchandising:
         w = np.where(rank == 0, 1.0, np.exp(-0.5 * (rank - centre) ** 2))
         return w / np.bincount(self.sku_skc, weights=w)[self.sku_skc]
 
-    def _order(self, sku: np.ndarray, qty: np.ndarray, due: np.ndarray, arrival: np.ndarray) -> None:
+    def _order(self, sku: np.ndarray, qty: np.ndarray, due: np.ndarray, arrival: np.ndarray, order_day: int | None = None) -> None:
         """Purchase order lines (core.purchase_orders) and their receipts at the DC."""
         products = self.catalog.products
         supplier = products["supplier_id"].to_numpy()[sku]
         lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(supplier).to_numpy()
+        ordered_on = due - lead if order_day is None else np.full(len(sku), order_day)
         po = np.arange(self._next_po, self._next_po + len(sku), dtype=np.int64)
         self._next_po += len(sku)
-        for name, values in (("po_id", po), ("sku", sku), ("supplier", supplier), ("order_day", due - lead),
+        for name, values in (("po_id", po), ("sku", sku), ("supplier", supplier), ("order_day", ordered_on),
                              ("due_day", due), ("qty", qty), ("unit_cost", products["unit_cost"].to_numpy()[sku])):
             self.po[name].append(values)
         self.ordered[sku] += qty
@@ -192,19 +204,22 @@ class Merchandising:
             self.stock.book_receipt(int(day), sku[hit], qty[hit], supplier[hit], po[hit])
 
     def order_basics(self, day: int, initial: bool = False) -> None:
-        """Rolling orders for basics: order up to 75 days of cover when the position falls below 45."""
-        daily = self.basic_daily
+        """Rolling orders for basics (monthly review): when the stock position will not last the supplier's
+        lead time plus a safety month, order up to lead time plus two months of the run rate."""
+        daily = np.maximum(self.basic_daily, self.sku_sold / 30.0)  # planners follow the run rate
+        self.sku_sold[:] = 0
+        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(
+            self._supplier_of(np.arange(self.catalog.n_sku))).to_numpy()
         position = self.stock.a[: self.catalog.n_sku] + (self.ordered - self.stock.received_at_dc)
         if initial:
             model = np.bincount(self.plan.slot_sku, weights=self.target, minlength=self.catalog.n_sku)
-            need = np.ceil(BASIC_ORDER_UP_TO_DAYS * daily + model)
+            need = np.ceil((lead + BASIC_COVER_DAYS) * daily + model)
         else:
-            need = np.where(position < BASIC_REORDER_DAYS * daily, np.ceil(BASIC_ORDER_UP_TO_DAYS * daily - position), 0)
-        sku = np.flatnonzero((need > 0) & (daily > 0))
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(
-            self.catalog.products["supplier_id"].to_numpy()[sku]).to_numpy()
-        due = np.full(len(sku), day) if initial else day + lead
-        self._order(sku, need[sku].astype(np.int64), due, due)
+            reorder_point = (lead + BASIC_SAFETY_DAYS) * daily
+            need = np.where(position < reorder_point, np.ceil((lead + BASIC_COVER_DAYS) * daily - position), 0)
+        sku = np.flatnonzero((need > 0) & (self.basic_daily > 0))
+        due = np.full(len(sku), day) if initial else day + lead[sku]
+        self._order(sku, need[sku].astype(np.int64), due, due, order_day=None if initial else day)
 
     # --- the range --------------------------------------------------------------------
 
@@ -268,13 +283,53 @@ class Merchandising:
             self._rebalance(day)
         if weekday == SWEEP_WEEKDAY:
             self._sweep(day)
+            self._reorder(day)
+            if (day // 7) % REVIEW_WEEKS == 0:
+                self._review_model_stock()
         if weekday == 6:
             self._close_sold_out_outlets(day)
         if self.cal.date(day).day == 1 and self.cal.date(day).month in (1, 4, 7, 10):
             self._return_b_goods(day)
 
     def record_sales(self, slots: np.ndarray, units: np.ndarray) -> None:
-        np.add.at(self.cum_sold, self.sku_skc[self.plan.slot_sku[slots]], units)
+        sku = self.plan.slot_sku[slots]
+        np.add.at(self.cum_sold, self.sku_skc[sku], units)
+        np.add.at(self.sku_sold, sku, units)
+        np.add.at(self.slot_sold, slots, units)
+
+    def _review_model_stock(self) -> None:
+        """Raise the model stock of slots that sold more than it covers (it is never lowered)."""
+        slots = self.active()
+        weekly = self.slot_sold[slots] / REVIEW_WEEKS
+        cover = self.target_cover[slots]
+        self.target[slots] = np.maximum(self.target[slots], np.ceil(weekly * cover)).astype(np.int32)
+        self.slot_sold[:] = 0
+
+    def _reorder(self, day: int) -> None:
+        """追单: a style-colour whose run rate will outsell its stock position is reordered once."""
+        skc = self.catalog.skc
+        launch = skc["launch_day"].to_numpy()
+        due = (~self.reordered) & ~skc["is_basic"].to_numpy() & (day >= launch + REORDER_WINDOW[0]) & (day <= launch + REORDER_WINDOW[1])
+        if not due.any():
+            return
+        weeks = np.maximum((day - launch) / 7.0, 1.0)
+        remaining = np.maximum((skc["clearance_day"].to_numpy() - day) / 7.0, 0.0)
+        projected = self.cum_sold / weeks * remaining * 0.8
+        n_skc, n_sku = self.catalog.n_skc, self.catalog.n_sku
+        dc = self.stock.a[:n_sku] + (self.ordered - self.stock.received_at_dc)
+        stores = self.active()
+        position = np.bincount(self.sku_skc, weights=dc, minlength=n_skc)
+        position += np.bincount(self.sku_skc[self.plan.slot_sku[stores]], weights=self.stock.a[stores] + self.stock.transit[stores], minlength=n_skc)
+        hot = np.flatnonzero(due & (projected > 1.3 * position))
+        if len(hot) == 0:
+            return
+        self.reordered[hot] = True
+        sku = np.flatnonzero(np.isin(self.sku_skc, hot))
+        qty = np.ceil((projected - position)[self.sku_skc[sku]] * self._generic_sku_share()[sku]).astype(np.int64)
+        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(self._supplier_of(sku)).to_numpy()
+        arrival = day + np.maximum(21, lead // 2)  # quick response: fabric is booked, only making is left
+        keep = qty > 0
+        self._order(sku[keep], qty[keep], arrival[keep], arrival[keep], order_day=day)
 
     def _priority(self, day: int, slots: np.ndarray) -> np.ndarray:
         """Order in which requests are served: online, A, B, C, counters; ties broken at random."""

@@ -50,13 +50,13 @@ SCALES: dict[str, Scale] = {
         name="tiny", start=date(2025, 1, 1), end=date(2025, 12, 31),
         grades=(2, 3, 1), outlets=1, consignment=1, openings=1,
         skcs_per_season=24, basics=12, units_per_store_day=30.0, online_share=0.12,
-        cases_per_kind_year=8, flush_rows=200_000,
+        cases_per_kind_year=8, flush_rows=25_000,
     ),
     "demo": Scale(
         name="demo", start=date(2024, 1, 1), end=date(2025, 12, 31),
         grades=(14, 32, 24), outlets=8, consignment=18, openings=4,
         skcs_per_season=300, basics=150, units_per_store_day=60.0, online_share=0.10,
-        cases_per_kind_year=40, flush_rows=1_000_000,
+        cases_per_kind_year=40, flush_rows=500_000,
     ),
     "large": Scale(
         name="large", start=date(2024, 1, 1), end=date(2025, 12, 31),
