@@ -90,3 +90,19 @@ def test_errors_are_one_line_exit_2_and_change_nothing(run, settings, tmp_path, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
     assert count_rows(settings) == dict.fromkeys(count_rows(settings), 0)
+
+
+def test_a_raw_table_from_an_older_contract_gives_a_one_line_error(run, settings, tmp_path):
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("create table raw.traffic (traffic_date date, store_code varchar, ingest_id varchar, source_file varchar, source_row bigint, loaded_at timestamp, run_id varchar)")
+    con.close()
+    path = tmp_path / "traffic.csv"
+    path.write_text("日期,门店编码,客流\n2024-03-01,S001,120\n", encoding="utf-8")
+    result = run("--user", "u_admin", "--table", "traffic", str(path))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "raw.traffic was created under an earlier contract and lacks visitors" in lines[0]
+    assert "ALTER TABLE raw.traffic ADD COLUMN visitors BIGINT" in lines[0]
+    assert count_rows(settings)["raw.ingest_log"] == 0

@@ -92,6 +92,7 @@ def _report(result, user: str) -> str:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=True, exists=False))
 def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) -> None:
     """Load a POS / ERP export (CSV, .xlsx, Parquet) into raw.TABLE; bad rows go to raw.quarantine."""
+    from workbench.governance.writes import SchemaMismatch
     from workbench.ingest.contracts import get_contract
     from workbench.ingest.load import ingest as run_ingest
 
@@ -116,6 +117,13 @@ def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) 
         _fail(str(exc))
     except PermissionError as exc:
         _fail(f"{user} may not load into raw.{contract.table} ({exc}); nothing was written. Ask an admin for write access to the raw layer")
+    except NotImplementedError as exc:
+        _fail(f"this engine cannot load files atomically ({exc}); nothing was written. Run ingest on the duckdb engine")
+    except SchemaMismatch as exc:
+        _fail(
+            f"raw.{contract.table} does not match its contract ({exc}); nothing was written. "
+            "It was created under an earlier contract: ask an admin to add the column(s) to the table"
+        )
     finally:
         for bar in bars:
             bar.close()

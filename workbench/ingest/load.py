@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from workbench.ingest.contracts import Contract, header_key
+from workbench.ingest.contracts import CONTRACTS_FILE, Contract, header_key
 from workbench.ingest.errors import IngestError
 from workbench.ingest.plan import Plan, drop_existing, make_plan
 from workbench.ingest.readers import file_sha256, read_file
@@ -114,15 +114,44 @@ def references(session: Any, contract: Contract) -> References:
 
 
 def check_may_write(session: Any, contract: Contract) -> None:
-    """Refuse before reading a million rows, not after: the user must be able to write all three tables."""
+    """Refuse before reading a million rows, not after: writes to the three tables, reads of what
+    idempotence and the references need."""
     config, role = getattr(session, "config", None), getattr(session, "role", None)
     if config is None or role is None:
-        return  # the write itself will refuse
-    missing = [t for t in (contract.raw_table, QUARANTINE_TABLE, LOG_TABLE) if not config.can_write(role, t)]
-    if missing:
-        raise PermissionError(f"role {role.name!r} has no write grant for {', '.join(missing)}")
+        return  # a session without grants to ask: the write itself will refuse
+    no_write = [t for t in (contract.raw_table, QUARANTINE_TABLE, LOG_TABLE) if not config.can_write(role, t)]
+    references = sorted({f"core.{c.references.table}" for c in contract.columns if c.references})
+    no_read = [t for t in (contract.raw_table, LOG_TABLE, *references) if not config.can_read(role, t)]
+    problems = ([f"no write grant for {', '.join(no_write)}"] if no_write else []) + ([f"no read grant for {', '.join(no_read)}"] if no_read else [])
+    if problems:
+        raise PermissionError(f"role {role.name!r} has {'; '.join(problems)}")
     if getattr(session, "read_only", False):
         raise PermissionError("the session is read-only")
+
+
+def check_raw_table(session: Any, contract: Contract) -> None:
+    """An existing ``raw.<table>`` must have the contract's columns: a contract edited after the
+    first load (a column added) would otherwise fail half-way, after the file was read."""
+    if not session.table_exists(contract.raw_table):
+        return
+    have = set(session.table(contract.raw_table).columns) - {"run_id"}
+    want = contract.raw_schema()
+    missing = [f for f in want if f.name not in have]
+    extra = sorted(have - set(want.names))
+    if missing:
+        import ibis
+        from ibis.backends.sql.datatypes import DuckDBType
+
+        ddl = "; ".join(f"ALTER TABLE {contract.raw_table} ADD COLUMN {f.name} {DuckDBType.to_string(ibis.dtype(f.type))}" for f in missing)
+        raise IngestError(
+            f"{contract.raw_table} was created under an earlier contract and lacks {', '.join(f.name for f in missing)}; "
+            f"nothing was written. Ask an admin to add the column(s): {ddl}"
+        )
+    if extra:
+        raise IngestError(
+            f"{contract.raw_table} has column(s) {', '.join(extra)} that its contract no longer lists; "
+            f"nothing was written. Restore them in {CONTRACTS_FILE.name}, or ask an admin to drop them from the table"
+        )
 
 
 def existing_rows(session: Any, contract: Contract, plan: Plan) -> pa.Table:
@@ -203,6 +232,7 @@ def ingest(
     if result.previous is not None:
         return result
 
+    check_raw_table(session, contract)
     raw = read_file(path, progress(f"reading {path.name}", size, "B"), sheet=sheet, is_header=_header_test(contract))
     plan = make_plan(raw, contract, references(session, contract), today=today, progress=progress("checking rows", raw.table.num_rows, "row"))
     plan = drop_existing(plan, existing_rows(session, contract, plan))
