@@ -70,11 +70,37 @@ def test_tables_opened_around_the_session_are_refused(open_session, settings):
     backend = s.table("sales")._find_backend()
     with pytest.raises(PermissionError, match="opened outside the session"):
         backend.table("demand", database="truth").execute()
-    with pytest.raises(PermissionError, match="outside s.sql"):
+    with pytest.raises(PermissionError, match="outside s.sql|not part of the governed door"):
         s.table("sales").sql("select * from truth.demand").execute()
-    with pytest.raises(PermissionError, match="outside s.sql"):
+    with pytest.raises(PermissionError, match="not part of the governed door"):
         backend.sql("select * from core.sales").execute()
     assert [r["status"] for r in read_audit(settings)] == ["denied"] * 3
+
+
+@pytest.mark.parametrize("call", [
+    lambda b: b.raw_sql("delete from core.sales"),
+    lambda b: b.insert("sales", [{"ticket_id": 1}], database="core"),
+    lambda b: b.create_table("evil", schema={"a": "int"}, database="raw"),
+    lambda b: b.drop_table("sales", database="core"),
+    lambda b: b.read_csv("/etc/passwd"),
+    lambda b: b.attach("/tmp/other.duckdb"),
+])
+def test_backend_side_doors_are_refused_and_audited(writable, call):
+    with wb.session("u_pipeline", settings=writable) as s:  # read-write: the door must hold anyway
+        with pytest.raises(PermissionError, match="not part of the governed door"):
+            call(s.table("sales")._find_backend())
+        assert s.table("sales").count().execute() == 8
+    assert read_audit(writable)[0]["status"] == "denied"
+
+
+def test_cache_keeps_the_table_governed_and_audited(open_session, settings):
+    t = open_session("u_store_017").table("sales")
+    cached = t.cache()
+    assert cached.count().execute() == 2
+    assert cached.filter(cached.qty > 0).ticket_id.execute().tolist() == [4]
+    records = read_audit(settings)
+    assert [r["message"] for r in records] == ["cache", "execute", "execute"]
+    assert all(r["tables"] == ["core.sales"] and "row:own_stores" in r["policies"] for r in records)
 
 
 def test_builtin_udf_of_a_blocked_function_is_refused(open_session):

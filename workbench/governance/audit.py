@@ -22,7 +22,7 @@ import socket
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, ContextManager, NoReturn, Protocol
 
 import ibis
 
@@ -113,11 +113,17 @@ def audit_glob(audit_dir: Path) -> str:
 
 
 class Gate(Protocol):
-    """What the audited backend hands each execution to (the session implements it)."""
+    """What the audited backend hands each call to (the session implements it)."""
 
     def busy(self) -> bool: ...
 
+    def internal(self) -> ContextManager[None]: ...
+
     def run(self, method: str, expr: Any, args: tuple, call: Callable[[], Any]) -> Any: ...
+
+    def cache(self, expr: Any, call: Callable[[], Any]) -> Any: ...
+
+    def refuse(self, method: str) -> NoReturn: ...
 
 
 # Backend methods that execute an expression. Those a backend lacks are skipped.
@@ -129,23 +135,78 @@ EXECUTING_METHODS = (
     "to_xlsx", "to_geo", "to_kafka",
 )
 
+# Backend methods that change the warehouse, bring in other data or run SQL text.
+# The session uses some of them for its own work (inside the gate); called
+# directly on a session's backend they would side-step grants and the SQL guard.
+GUARDED_METHODS = (
+    "raw_sql", "sql", "create_table", "insert", "upsert", "drop_table", "truncate_table",
+    "rename_table", "create_view", "drop_view", "create_database", "drop_database",
+    "create_catalog", "drop_catalog", "read_csv", "read_parquet", "read_json", "read_delta",
+    "read_geo", "read_xlsx", "read_sqlite", "read_postgres", "read_mysql", "read_in_memory",
+    "attach", "attach_sqlite", "detach", "register", "register_filesystem", "load_extension",
+)
+
+
+def _gate(backend) -> Gate | None:
+    gate = getattr(backend, "_wb_gate", None)
+    # No gate yet (connecting), or the session's own work / a call nested in an audited one.
+    return None if gate is None or gate.busy() else gate
+
 
 def _audited(method_name: str, method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(self, expr, *args, **kwargs):
-        gate: Gate | None = getattr(self, "_wb_gate", None)
-        if gate is None or gate.busy():
-            # Internal work of the session, or a nested call inside an audited one.
+        gate = _gate(self)
+        if gate is None:
             return method(self, expr, *args, **kwargs)
         return gate.run(method_name, expr, args, lambda: method(self, expr, *args, **kwargs))
 
     return wrapper
 
 
+def _guarded(method_name: str, method: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        gate = _gate(self)
+        if gate is not None:
+            gate.refuse(method_name)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _cached_table(method: Callable) -> Callable:
+    """``t.cache()``: materialise a governed table once, and keep it governed."""
+
+    @functools.wraps(method)
+    def wrapper(self, table):
+        gate = _gate(self)
+        return method(self, table) if gate is None else gate.cache(table, lambda: method(self, table))
+
+    return wrapper
+
+
+def _drop_cached_table(method: Callable) -> Callable:
+    """Releasing a cache (from a finaliser, at any time) is the session's own work."""
+
+    @functools.wraps(method)
+    def wrapper(self, name):
+        gate = getattr(self, "_wb_gate", None)
+        if gate is None:
+            return method(self, name)
+        with gate.internal():
+            return method(self, name)
+
+    return wrapper
+
+
 @functools.cache
 def audited_backend_class(base: type) -> type:
-    """A subclass of an ibis backend class whose executions go through the session's gate."""
-    namespace = {name: _audited(name, getattr(base, name)) for name in EXECUTING_METHODS if hasattr(base, name)}
+    """A subclass of an ibis backend class whose every execution goes through the session's gate."""
+    namespace: dict[str, Any] = {n: _audited(n, getattr(base, n)) for n in EXECUTING_METHODS if hasattr(base, n)}
+    namespace.update({n: _guarded(n, getattr(base, n)) for n in GUARDED_METHODS if hasattr(base, n)})
+    namespace["_cached_table"] = _cached_table(base._cached_table)
+    namespace["_drop_cached_table"] = _drop_cached_table(base._drop_cached_table)
     namespace["__doc__"] = f"{base.__module__}.{base.__name__}, with every execution audited by the workbench."
     namespace["__module__"] = __name__
     return type(f"Audited{base.__module__.split('.')[-1].title()}Backend", (base,), namespace)

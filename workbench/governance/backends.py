@@ -43,7 +43,9 @@ class EngineOps:
     def list_tables(self, backend, layer: str) -> list[str]:
         try:
             return list(backend.list_tables(database=layer))
-        except Exception:  # the layer does not exist (yet) on this engine
+        except PermissionError:
+            raise
+        except Exception:  # Spark: the layer (database) does not exist yet
             return []
 
     def _finish_audit(self, table: ir.Table) -> ir.Table:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NoReturn
 
 import ibis.expr.operations as ops
 import pyarrow as pa
@@ -115,7 +115,8 @@ class ExecutionGate:
 
     # --- running ---------------------------------------------------------------
 
-    def run(self, method: str, expr: Any, args: tuple, call: Callable[[], Any]) -> Any:
+    def _checked(self, method: str, expr: Any) -> Inspection:
+        """The inspection of ``expr``; refused (and audited) if any part is not governed."""
         seen = self.inspect(expr)
         if seen.stray:
             message = (
@@ -125,6 +126,29 @@ class ExecutionGate:
             self._record(action="denied", status="denied", tables=seen.tables, policies=seen.policies,
                          query=seen.query, message=f"{method}: {message}")
             raise PermissionError(message)
+        return seen
+
+    def refuse(self, method: str) -> NoReturn:
+        """A backend method that would side-step the door (raw SQL, DDL, file readers)."""
+        message = (
+            f"backend.{method}() is not part of the governed door: read with s.table() / s.sql(), "
+            "write with s.write()"
+        )
+        self._record(action="denied", status="denied", message=f"{method}: {message}")
+        raise PermissionError(message)
+
+    def cache(self, expr: Any, call: Callable[[], Any]) -> Any:
+        """``t.cache()``: run once (audited), and the cached table keeps the governed provenance."""
+        seen = self._checked("cache", expr)
+        with self.internal():
+            cached = call()
+        self._governed[cached.op()] = Provenance(seen.action, tuple(seen.tables), tuple(seen.policies), seen.query)
+        self._record(action=seen.action, status="ok", tables=seen.tables, policies=seen.policies,
+                     query=seen.query, message="cache")
+        return cached
+
+    def run(self, method: str, expr: Any, args: tuple, call: Callable[[], Any]) -> Any:
+        seen = self._checked(method, expr)
         export = method not in ("execute", "to_pandas", "to_pyarrow", "to_polars", "to_torch",
                                 "to_pyarrow_batches")
         note = f"{method} {args[0]}" if export and args else method

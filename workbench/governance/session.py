@@ -255,6 +255,10 @@ class Session:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            # Drop t.cache() tables now: ibis would try at exit, on a closed connection.
+            with self.gate.internal():
+                for name in list(getattr(self._backend, "_cache_name_to_entry", {})):
+                    self._backend._finalize_cached_table(name)
             self._ops.close(self._backend)
 
     def __enter__(self) -> "Session":
@@ -322,7 +326,8 @@ class Session:
     def _governed_sql(self, qualified: str) -> sqlglot.exp.Expression:
         """The governed expression as a parsed SQL tree, to splice into a user's query."""
         if qualified not in self._sql_cache:
-            compiled = self._backend.compile(self._governed(qualified).table)
+            with self.gate.internal():
+                compiled = self._backend.compile(self._governed(qualified).table)
             self._sql_cache[qualified] = sqlglot.parse_one(compiled, read=self._dialect)
         return self._sql_cache[qualified]
 
@@ -365,7 +370,8 @@ class Session:
         """Admin's SQL runs as written; bare names that are core tables get their layer."""
         if not isinstance(tree, (sqlglot.exp.Select, sqlglot.exp.SetOperation, sqlglot.exp.Subquery)):
             return self._admin_statement(query)
-        core = set(self._ops.list_tables(self._backend, "core"))
+        with self.gate.internal():
+            core = set(self._ops.list_tables(self._backend, "core"))
         tables = []
         for ref in sqlguard.table_references(tree):
             parts = sqlguard.reference_parts(ref)
@@ -408,9 +414,9 @@ class Session:
         policy = self.config.row_policy(self.role)
         if policy is None:
             return None
-        if "stores" not in self._ops.list_tables(self._backend, "core"):
-            return None
         with self.gate.internal():
+            if "stores" not in self._ops.list_tables(self._backend, "core"):
+                return None
             stores = self._backend.table("stores", database="core")
             cols = list(dict.fromkeys(["store_id", "store_code", policy.match]))
             return stores.select(cols).to_pyarrow().to_pylist()
