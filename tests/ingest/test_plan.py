@@ -141,3 +141,12 @@ def test_stocktake_and_traffic_contracts(tmp_path):
     traffic.write_text("日期,门店编码,客流\n2024-03-01,S001,120\n2024-03-01,S001,120\n2024-03-02,S001,-3\n", encoding="utf-8")
     plan = make_plan(read_file(traffic), get_contract("traffic"), KNOWN, today=TODAY)
     assert (plan.loaded, plan.duplicates, plan.quarantined) == (1, 1, 1)
+
+
+def test_records_keep_every_cell_exactly_even_the_columns_not_loaded(tmp_path):
+    rows = [dict(EXPORT.rows[0], qty="abc", cashier='王"五\n\\x', notes='备注 "a,b"')]
+    headers = dict(POS_HEADERS_ZH, notes="备注")  # a column the contract ignores on purpose
+    raw = read_file(write_csv(tmp_path / "f.csv", rows, headers=headers))
+    plan = make_plan(raw, POS, KNOWN, today=TODAY)
+    record = quarantine_table(raw, plan.bad, POS, "i-1", dt.datetime(2025, 1, 1)).column("record")[0].as_py()
+    assert json.loads(record) == {headers[c]: v for c, v in rows[0].items()}

@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.ingest.contracts import LINEAGE_SCHEMA, Contract
 from workbench.ingest.readers import RawFile
@@ -78,12 +80,23 @@ def with_lineage(typed: pa.Table, contract: Contract, ingest_id: str, source_fil
     return pa.Table.from_arrays(typed.select(contract.column_names).columns + lineage, schema=contract.raw_schema())
 
 
-def _records(raw: RawFile, positions: np.ndarray) -> list[str]:
-    """The original cells of some rows as JSON, keyed by the file's own headers (nothing renamed, nothing typed)."""
-    cells = raw.table.take(pa.array(positions, pa.int64())).to_pydict()
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _records(raw: RawFile, positions: np.ndarray) -> pa.Array:
+    """The original cells of some rows as JSON, keyed by the file's own headers (nothing renamed,
+    nothing typed). DuckDB's ``to_json`` escapes correctly and is vectorised: a file whose every
+    row is bad still quarantines in seconds."""
     headers = [h or f"column {i + 1}" for i, h in enumerate(raw.headers)]
-    columns = [cells[f"c{i}"] for i in range(len(headers))]
-    return [json.dumps(dict(zip(headers, row)), ensure_ascii=False) for row in zip(*columns)]
+    rows = raw.table.take(pa.array(positions, pa.int64())).append_column("__i", pa.array(np.arange(positions.size)))
+    fields = ", ".join(f"{_identifier(h)} := c{i}" for i, h in enumerate(headers))
+    con = duckdb.connect()
+    try:
+        con.register("bad_rows", rows)
+        return con.execute(f"SELECT to_json(struct_pack({fields}))::VARCHAR AS record FROM bad_rows ORDER BY __i").to_arrow_table().column(0).combine_chunks()
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
@@ -91,35 +104,35 @@ class Quarantined:
     """Bad rows of one load, before they become ``raw.quarantine`` rows."""
 
     positions: np.ndarray  # rows of ``RawFile.table``
-    reasons: Sequence[str] | pa.Array
+    reasons: pa.Array  # one string per position
 
 
 def quarantine_table(raw: RawFile, bad: Sequence[Quarantined], contract: Contract, ingest_id: str, at: dt.datetime) -> pa.Table:
     """One row per bad input row, in file order, with the reasons and the original record."""
-    positions = np.concatenate([b.positions for b in bad]) if bad else np.empty(0, np.int64)
-    reasons: list[str] = [r for b in bad for r in (b.reasons.to_pylist() if isinstance(b.reasons, pa.Array) else b.reasons)]
-    records = _records(raw, positions) if positions.size else []
-    rows = raw.source_row[positions].tolist()
-    # Lines that could not be split into cells keep their text as the record.
-    for rejected in raw.rejected:
-        rows.append(rejected.source_row)
-        reasons.append(rejected.reason)
-        records.append(json.dumps({"line": rejected.text}, ensure_ascii=False))
-    order = sorted(range(len(rows)), key=lambda i: (rows[i] is None, rows[i] or 0))
-    n = len(order)
-    table = pa.table(
+    positions = np.concatenate([b.positions for b in bad] + [np.empty(0, np.int64)]).astype(np.int64)
+    reasons = pa.concat_arrays([b.reasons.cast(pa.string()) for b in bad] + [pa.array([], pa.string())])
+    records = _records(raw, positions) if positions.size else pa.array([], pa.string())
+    rows = raw.source_row[positions]
+    if raw.rejected:
+        # Lines that could not be split into cells keep their text as the record.
+        rows = np.concatenate([rows, [r.source_row if r.source_row is not None else -1 for r in raw.rejected]])
+        reasons = pa.concat_arrays([reasons, pa.array([r.reason for r in raw.rejected], pa.string())])
+        records = pa.concat_arrays([records, pa.array([json.dumps({"line": r.text}, ensure_ascii=False) for r in raw.rejected], pa.string())])
+    order = pa.array(np.argsort(rows, kind="stable"))
+    n = len(rows)
+    source_row = pa.array(rows, pa.int64())
+    return pa.table(
         {
-            "ingest_id": [ingest_id] * n,
-            "table_name": [contract.table] * n,
-            "source_file": [raw.path.name] * n,
-            "source_row": [rows[i] for i in order],
-            "reason": [reasons[i] for i in order],
-            "record": [records[i] for i in order],
-            "quarantined_at": [at] * n,
+            "ingest_id": pa.array([ingest_id] * n, pa.string()),
+            "table_name": pa.array([contract.table] * n, pa.string()),
+            "source_file": pa.array([raw.path.name] * n, pa.string()),
+            "source_row": pc.if_else(pc.equal(source_row, -1), pa.scalar(None, pa.int64()), source_row).take(order),
+            "reason": reasons.take(order),
+            "record": records.take(order),
+            "quarantined_at": pa.array([at] * n, pa.timestamp("us")),
         },
         schema=QUARANTINE_SCHEMA,
     )
-    return table
 
 
 def log_table(**values) -> pa.Table:
