@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import ibis.common.exceptions as ibis_exc
@@ -92,7 +93,9 @@ class Session:
     ):
         if entry_point not in ENTRY_POINTS:
             raise ValueError(f"entry_point must be one of {', '.join(ENTRY_POINTS)}, not {entry_point!r}")
-        self.settings = settings or load_settings()
+        settings = settings or load_settings()
+        # Overrides given as strings (load_settings(warehouse="...")) work as paths too.
+        self.settings = settings.with_(**{k: Path(getattr(settings, k)) for k in ("warehouse", "access_file", "audit_dir")})
         self.entry_point = entry_point
         self.run_id = run_id or new_run_id()
         self._audit = writer_for(self.settings.audit_dir)
@@ -108,7 +111,8 @@ class Session:
         self.read_only = (not self.role.write) if read_only is None else bool(read_only)
         self._ops = ops_for(self.settings)
         self.gate = ExecutionGate(self._record)
-        self._backend = self._ops.connect(read_only=self.read_only, cls=audited_backend_class(engines.backend_class(self.settings.engine)))
+        audited = audited_backend_class(engines.backend_class(self.settings.engine))
+        self._backend = self._ops.connect(read_only=self.read_only, cls=audited)
         self._backend._wb_gate = self.gate
         self._dialect = self._ops.dialect(self._backend)
         self._governed_cache: dict[str, Governed] = {}
