@@ -168,3 +168,27 @@ def test_progress_is_reported_in_bytes_read_and_rows_checked(settings, tmp_path)
     size = path.stat().st_size
     n, written = len(export.rows), export.good + export.bad + 1  # + the log entry
     assert seen == {"reading pos.csv": [size, size, "B"], "checking rows": [n, n, "row"], "writing": [written, written, "row"]}
+
+
+def test_stocktakes_and_traffic_share_the_quarantine_and_the_log(settings, tmp_path):
+    from openpyxl import Workbook
+
+    counts = tmp_path / "盘点_0301.csv"
+    counts.write_text("盘点日期,门店编码,商品编码,盘点数量,盘点方式\n2024-03-01,S001,24SS-TS0001-BLK-S,5,RFID\n2024-03-01,S001,NOPE,1,手工\n", encoding="gb18030")
+    book = Workbook()
+    book.active.append(["客流日报"])
+    book.active.append(["日期", "门店编码", "客流"])
+    book.active.append(["2024-03-01", "S001", 120])
+    book.active.append(["2024-03-01", "S002", "n/a"])
+    book.save(tmp_path / "客流.xlsx")
+
+    with wb.session("u_pipeline", settings=settings) as s:
+        c = ingest(s, counts, get_contract("stock_counts"), today=TODAY)
+        t = ingest(s, tmp_path / "客流.xlsx", get_contract("traffic"), today=TODAY)
+    assert (c.loaded, c.quarantined, t.loaded, t.quarantined) == (1, 1, 1, 1)
+    assert fetch(settings, "select table_name, source_row, reason from raw.quarantine order by table_name") == [
+        ("stock_counts", 3, "sku_code: 'NOPE' is not a known product"),
+        ("traffic", 4, "visitors is missing (required)"),
+    ]
+    assert fetch(settings, "select method from raw.stock_counts") == [("rfid",)]
+    assert fetch(settings, "select table_name, status from raw.ingest_log order by table_name") == [("stock_counts", "partial"), ("traffic", "partial")]
