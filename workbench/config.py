@@ -76,4 +76,7 @@ def load_settings(**overrides: Any) -> Settings:
         data_dir=_resolve(root, paths.get("data", "data")),
         engine_options=profile,
     )
+    for name in ("warehouse", "access_file", "audit_dir", "data_dir"):
+        if name in overrides and overrides[name] is not None:
+            overrides[name] = _resolve(root, overrides[name])
     return settings.with_(**overrides) if overrides else settings

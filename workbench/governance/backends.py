@@ -32,9 +32,6 @@ class EngineOps:
         self.settings = settings
 
     def connect(self, *, read_only: bool, cls: type):
-        # `ibis.<name>` registers the backend's options (ibis.options.pyspark ...);
-        # importing the backend class alone does not, and Spark compiles need them.
-        getattr(ibis, self.name)
         return engines.connect(self.settings, read_only=read_only, cls=cls)
 
     def dialect(self, backend):

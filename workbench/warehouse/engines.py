@@ -32,13 +32,16 @@ class WarehouseMissing(FileNotFoundError):
 
 def backend_class(engine: str) -> type:
     """The ibis backend class for an engine profile name."""
-    if engine == "duckdb":
-        from ibis.backends.duckdb import Backend
-    elif engine == "pyspark":
-        from ibis.backends.pyspark import Backend
-    else:
+    if engine not in ("duckdb", "pyspark"):
         raise ValueError(f"unknown engine {engine!r}: expected duckdb or pyspark")
-    return Backend
+    import importlib
+
+    import ibis
+
+    # ibis.<engine> registers the backend's options (ibis.options.pyspark ...),
+    # which importing the backend class alone does not; Spark compiles need them.
+    getattr(ibis, engine)
+    return importlib.import_module(f"ibis.backends.{engine}").Backend
 
 
 def connect(settings: Settings, *, read_only: bool = False, cls: type | None = None):
