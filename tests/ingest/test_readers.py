@@ -150,3 +150,13 @@ def test_the_file_is_not_opened_as_excel_because_of_its_name(tmp_path, export):
     assert zipfile.is_zipfile(write_xlsx(tmp_path / "x.csv", export.rows, headers=POS_HEADERS_ZH))
     assert read_file(tmp_path / "x.csv").format == "xlsx"
     json.dumps(export.rows)  # the fixture itself is plain text
+
+
+def test_blank_lines_above_the_header_are_skipped_and_not_counted(tmp_path):
+    path = tmp_path / "lead.csv"
+    path.write_text("\n\na,b\n1,2\n3\n\n4,5\n", encoding="utf-8")
+    raw = read_file(path)
+    assert raw.headers == ["a", "b"]
+    assert raw.table.to_pydict() == {"c0": ["1", "4"], "c1": ["2", "5"]}
+    assert raw.source_row.tolist() == [2, 4]
+    assert [r.source_row for r in raw.rejected] == [3]

@@ -134,33 +134,39 @@ def _split_header(line: str, file_name: str) -> tuple[list[str], str]:
     return headers, delimiter
 
 
-def _first_line(path: Path, encoding: str) -> str:
+def _first_line(path: Path, encoding: str) -> tuple[str, int]:
+    """The header line, and how many lines come before it and with it (blank lines above it count)."""
     with open(path, encoding=encoding, newline="") as f:
+        consumed = 1
         line = f.readline()
         while line.strip() == "":
             if not line:
                 raise IngestError(f"{path.name} has no text: nothing to load; check the export")
             line = f.readline()
-    return line.rstrip("\r\n")
+            consumed += 1
+    return line.rstrip("\r\n"), consumed
 
 
 def read_csv(path: Path, progress: Progress | None = None) -> RawFile:
     """A delimited text file, streamed in blocks; lines with the wrong number of fields are kept as rejected rows."""
     encoding = detect_encoding(path)
-    headers, delimiter = _split_header(_first_line(path, encoding), path.name)
+    header_line, skip = _first_line(path, encoding)
+    headers, delimiter = _split_header(header_line, path.name)
     names = [f"c{i}" for i in range(len(headers))]
     rejected: list[RejectedRow] = []
 
     def on_invalid(row) -> str:
         # Keep the line (it goes to quarantine) instead of failing the file.
         reason = f"row has {row.actual_columns} fields, the header has {row.expected_columns}"
-        rejected.append(RejectedRow(row.number, row.text, reason))
+        # Arrow counts the blank lines above the header; our numbers start at the header.
+        number = None if row.number is None else row.number - (skip - 1)
+        rejected.append(RejectedRow(number, row.text, reason))
         return "skip"
 
     # Arrow decodes UTF-8 itself (BOM included, it sits on the skipped header
     # line); other encodings are transcoded by Arrow while streaming.
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    read_opts = pcsv.ReadOptions(column_names=names, skip_rows=1, encoding=arrow_encoding, use_threads=False, block_size=1 << 22)
+    read_opts = pcsv.ReadOptions(column_names=names, skip_rows=skip, encoding=arrow_encoding, use_threads=False, block_size=1 << 22)
     parse_opts = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
     convert_opts = pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False)
     batches = []
