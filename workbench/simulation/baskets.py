@@ -27,6 +27,7 @@ from workbench.simulation.calendar import Calendar
 from workbench.simulation.catalog import Catalog
 from workbench.simulation.chain import Chain
 from workbench.simulation.members import MemberPool, Members
+from workbench.simulation.operations import expand
 from workbench.simulation.ranging import RangePlan
 from workbench.simulation.seeding import rng
 from workbench.simulation.stock import Stock
@@ -40,7 +41,8 @@ ONLINE_PAYMENT = np.array([0.0, 0.0, 0.45, 0.55, 0.0, 0.0])
 STORE_HOURS = np.r_[np.zeros(10), [0.5, 0.7, 0.9, 1.0, 1.1, 1.2, 1.1, 0.9, 0.9, 1.2, 1.2, 0.7], np.zeros(2)]  # 10:00-22:00
 ONLINE_HOURS = np.array([0.6, 0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0,
                          1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 1.0, 1.2, 1.5, 1.7, 1.6, 1.1])
-SIZE_LOYALTY = 0.85  # share of units that follow the buyer's size
+SIZE_LOYALTY = 0.85  # share of lines that follow the buyer's size
+MULTI_UNIT = 0.2  # chance that a second unit of an item sold that day goes on the same line
 EXCHANGE_SHARE = 0.35  # of store returns, when another size is in stock
 RETURN_DEFECTS = {"online": 0.05, "store": 0.08}
 REDEEM_SHARE, POINT_VALUE = 0.05, 0.01  # members redeeming on a ticket; CNY per point
@@ -145,37 +147,42 @@ class Checkout:
     # --- sales ------------------------------------------------------------------------
 
     def sell(self, day: int, slots: np.ndarray, sold: np.ndarray, unit_price: np.ndarray, promo: np.ndarray) -> Lines:
-        """Tickets for the units sold today (``unit_price``/``promo`` per demand group)."""
+        """Tickets for the units sold today (``unit_price``/``promo`` per demand group), sorted by ticket."""
         g = rng(self.seed, "baskets", day)
         plan = self.plan
-        unit_slot = np.repeat(slots, sold)
+        unit_slot = np.repeat(slots, sold)  # grouped by slot
         n = len(unit_slot)
         if n == 0:
             return Lines.empty()
-        loc = plan.slot_loc[unit_slot].astype(np.int64)
-        size = np.where(g.random(n) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[unit_slot]], g.integers(0, 7, n))
-        order = np.lexsort((g.random(n), size, loc))
-        unit_slot, loc, size = unit_slot[order], loc[order], size[order]
-        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(n) < 1.0 / self.chain.attach[loc])
-        unit_ticket = np.cumsum(new) - 1
-        t_loc, t_size = loc[new], size[new]
-        n_t = len(t_loc)
-        key = unit_ticket * plan.n_slots + unit_slot
-        _, first, qty = np.unique(key, return_index=True, return_counts=True)
-        line_ticket, line_slot = unit_ticket[first], unit_slot[first]
+        # A customer sometimes takes two of the same item: one line with qty 2.
+        joins = np.r_[False, unit_slot[1:] == unit_slot[:-1]] & (g.random(n) < MULTI_UNIT)
+        starts = np.flatnonzero(~joins)
+        line_slot = unit_slot[starts]
+        qty = np.diff(np.r_[starts, n])
+        m = len(line_slot)
+        loc = plan.slot_loc[line_slot].astype(np.int64)
+        size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[line_slot]], g.integers(0, 7, m))
+        order = np.argsort(loc * 8 + size + g.random(m))  # by store, then the buyer's size, then at random
+        line_slot, qty, loc, size = line_slot[order], qty[order], loc[order], size[order]
+        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(m) < 1.0 / self.chain.attach[loc])
+        first_line = np.flatnonzero(new)
+        t_loc, t_size = loc[first_line], size[first_line]
+        n_lines = np.diff(np.r_[first_line, m])
         seconds = self._times(g, t_loc)
-        by_time = np.lexsort((seconds, t_loc))
-        ticket_id = np.empty(n_t, np.int64)
-        ticket_id[by_time] = self.new_tickets(n_t)
-        member = self._members(g, t_loc, t_size)
-        group = plan.slot_group[line_slot]
+        by_time = np.argsort(t_loc * 86_400 + seconds)  # ticket numbers run through the day, store by store
+        t_loc, t_size, seconds, n_lines, first_line = t_loc[by_time], t_size[by_time], seconds[by_time], n_lines[by_time], first_line[by_time]
+        take = expand(first_line, n_lines)
+        line_slot, qty = line_slot[take], qty[take]
+        ticket_of_line = np.repeat(np.arange(len(t_loc)), n_lines)
+        ticket_id = self.new_tickets(len(t_loc))
         sku = plan.slot_sku[line_slot]
+        group = plan.slot_group[line_slot]
         return Lines(
-            ticket=ticket_id[line_ticket], line_no=_line_numbers(line_ticket), loc=t_loc[line_ticket], slot=line_slot,
-            sku=sku, member=member[line_ticket], cashier=self._cashiers(g, t_loc)[line_ticket],
-            kind=np.full(len(line_slot), SALE, np.int8), qty=qty.astype(np.int64), full=self.full_price[sku],
-            price=unit_price[group], promo=promo[group], orig=np.zeros(len(line_slot), np.int64),
-            seconds=seconds[line_ticket], method=self._methods(g, t_loc)[line_ticket],
+            ticket=ticket_id[ticket_of_line], line_no=_line_numbers(ticket_of_line), loc=t_loc[ticket_of_line],
+            slot=line_slot, sku=sku, member=self._members(g, t_loc, t_size)[ticket_of_line],
+            cashier=self._cashiers(g, t_loc)[ticket_of_line], kind=np.full(m, SALE, np.int8), qty=qty.astype(np.int64),
+            full=self.full_price[sku], price=unit_price[group], promo=promo[group], orig=np.zeros(m, np.int64),
+            seconds=seconds[ticket_of_line], method=self._methods(g, t_loc)[ticket_of_line],
         )
 
     def _times(self, g: np.random.Generator, loc: np.ndarray) -> np.ndarray:
@@ -186,8 +193,10 @@ class Checkout:
         """A ticket carries a card with the store's member share, scaled by how many members are alive now."""
         ratio = np.where(self.reference_rate > 0, self.pool.alive_rate / np.maximum(self.reference_rate, 1e-12), 1.0)
         share = self.chain.member_share * np.clip(ratio, 0.3, 1.3)  # a new store's member base is still growing
-        drawn = self.pool.draw(loc, size, g.random(len(loc)))
-        return np.where(g.random(len(loc)) < share[loc], drawn, -1)
+        member = np.full(len(loc), -1, dtype=np.int64)
+        carded = np.flatnonzero(g.random(len(loc)) < share[loc])
+        member[carded] = self.pool.draw(loc[carded], size[carded], g.random(len(carded)))
+        return member
 
     def _cashiers(self, g: np.random.Generator, loc: np.ndarray) -> np.ndarray:
         return (self.cashier_first[loc] + g.integers(0, 1 << 30, len(loc)) % self.cashiers[loc]).astype(np.int64)
@@ -279,14 +288,18 @@ class Checkout:
             full=self.full_price[new_sku], price=items.price, promo=items.promo, orig=items.ticket, seconds=seconds,
             method=items.method,
         )
-        return Lines.concat([back, out])
+        return Lines.concat([back, out]).take(np.arange(2 * n).reshape(2, n).T.ravel())  # line 1, line 2 per ticket
 
     # --- money and points ---------------------------------------------------------------
 
     def settle(self, day: int, lines: Lines) -> Settlement:
         """Per ticket: the money paid (or refunded) by method, and the points earned, redeemed or taken back."""
         g = rng(self.seed, "settle", day)
-        tickets, first, inverse = np.unique(lines.ticket, return_index=True, return_inverse=True)
+        if np.any(np.diff(lines.ticket) < 0):  # the day's blocks come sorted; keep working if one is not
+            lines = lines.take(np.argsort(lines.ticket, kind="stable"))
+        first = np.flatnonzero(np.r_[True, lines.ticket[1:] != lines.ticket[:-1]])
+        tickets = lines.ticket[first]
+        inverse = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(lines)]))
         net = np.round(np.bincount(inverse, weights=lines.net(), minlength=len(tickets)), 2)
         loc, member, method = lines.loc[first], lines.member[first], lines.method[first]
         has_member = member >= 0

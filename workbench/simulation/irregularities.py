@@ -60,12 +60,10 @@ class Planter:
         self.skc = products["skc_id"].to_numpy() - 1
         self.limited = products["is_limited"].to_numpy()
         self.loc_edges = np.searchsorted(plan.slot_loc, np.arange(chain.n + 1))
-        staff = np.full(chain.n, -1, dtype=np.int64)
-        for loc in np.flatnonzero(self.own):  # one member card per store that staff misuse
-            home = np.flatnonzero(members.home == loc)
-            if len(home):
-                staff[loc] = int(g.choice(home))
-        self.staff_card = staff
+        first = np.searchsorted(members.home, np.arange(chain.n))  # members are sorted by home store
+        count = np.bincount(members.home, minlength=chain.n)
+        pick = first + (g.random(chain.n) * count).astype(np.int64)
+        self.staff_card = np.where(self.own & (count > 0), pick, -1)  # one member card per store that staff misuse
         self.city = chain.stores["city"].to_numpy()
         self.city_index = pd.factorize(self.city)[0]
         self.rows: list[tuple] = []

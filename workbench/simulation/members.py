@@ -32,6 +32,7 @@ RATE_SHAPE = 0.8
 MEAN_LIFETIME_DAYS = 3 * 365
 PROGRAMME_START = date(2016, 1, 1)
 TIERS = ("silver", "gold", "platinum")
+GENDERS = ("F", "M")
 TIER_POINTS = np.array([1.0, 1.2, 1.5])  # points per CNY by tier
 SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu",
             "Hu", "Guo", "He", "Lin", "Gao", "Luo", "Zheng", "Liang", "Xie", "Song", "Tang", "Han", "Feng", "Deng")
@@ -51,7 +52,7 @@ class Members:
     drop_day: np.ndarray  # NEVER if still alive at the end
     spend: np.ndarray
     tier: np.ndarray  # index into TIERS
-    gender: np.ndarray  # "F" | "M"
+    gender: np.ndarray  # index into GENDERS
     birth_year: np.ndarray
 
     @property
@@ -81,8 +82,8 @@ def build_members(cal: Calendar, chain: Chain, tickets_per_day: np.ndarray, seed
     alive = (join <= mid) & (drop > mid)
     have = np.bincount(home, weights=rate * alive, minlength=chain.n)
     rate = rate * (weekly_member_tickets / np.maximum(have, 1e-9))[home]
-    gender = np.where(g.random(n) < 0.65, "F", "M")
-    centre = np.where(gender == "F", 2.9, 4.1) + chain.size_shift[home]
+    gender = (g.random(n) >= 0.65).astype(np.int8)  # index into GENDERS
+    centre = np.where(gender == 0, 2.9, 4.1) + chain.size_shift[home]
     size = np.clip(np.round(g.normal(centre, 0.9)), 1, 6).astype(np.int8)
     spend = g.lognormal(0.0, 0.35, n)
     value = spend * rate / np.maximum(rate.mean(), 1e-12)
@@ -101,23 +102,22 @@ def member_tables(m: Members, cal: Calendar, chain: Chain, seed: int) -> tuple[p
     """core.members (names and phones are personal data, masked by policy) and truth.members."""
     g = rng(seed, "member-personal-data")
     n = m.n
-    surname = pa.array(np.array(SURNAMES)[g.integers(0, len(SURNAMES), n)])
-    given = pa.array(np.array(GIVEN)[g.integers(0, len(GIVEN), n)])
+    surname = pc.take(pa.array(SURNAMES), pa.array(g.integers(0, len(SURNAMES), n)))
+    given = pc.take(pa.array(GIVEN), pa.array(g.integers(0, len(GIVEN), n)))
     name = pc.binary_join_element_wise(surname, given, " ")
-    prefix = pa.array(np.array(PHONE_PREFIXES)[g.integers(0, len(PHONE_PREFIXES), n)])
+    prefix = pc.take(pa.array(PHONE_PREFIXES), pa.array(g.integers(0, len(PHONE_PREFIXES), n)))
     digits = pc.utf8_lpad(pc.cast(pa.array(g.integers(0, 10**8, n)), pa.string()), 8, "0")
     phone = pc.binary_join_element_wise(prefix, digits, "")
     days = cal.epoch_day
-    store_id = chain.store_id[m.home]
     core = pa.table({
         "member_id": m.member_id,
         "member_name": name,
         "phone": phone,
-        "gender": pa.array(m.gender),
+        "gender": pa.DictionaryArray.from_arrays(pa.array(m.gender), pa.array(GENDERS)),
         "birth_year": m.birth_year,
         "join_date": pa.array((m.join_day + days).astype(np.int32)).view(pa.date32()),
-        "home_store_id": store_id,
-        "city": pa.array(chain.stores["city"].to_numpy()[m.home]),
+        "home_store_id": chain.store_id[m.home],
+        "city": pa.DictionaryArray.from_arrays(pa.array(m.home), pa.array(chain.stores["city"].tolist())),
         "tier": pa.DictionaryArray.from_arrays(pa.array(m.tier), pa.array(TIERS)),
     })
     dropped = m.drop_day < cal.n_days
@@ -140,9 +140,12 @@ class MemberPool:
         self.m = members
         self.n_loc = n_locations
         self.order = np.lexsort((members.size, members.home))
+        # kept in pool order so the weekly refresh is one pass over contiguous arrays
+        self.rate = members.rate[self.order]
+        self.join = members.join_day[self.order]
+        self.drop = members.drop_day[self.order]
         key = members.home[self.order].astype(np.int64) * self.SIZES + members.size[self.order]
-        bounds = np.arange(n_locations * self.SIZES + 1)
-        self.key_edges = np.searchsorted(key, bounds)
+        self.key_edges = np.searchsorted(key, np.arange(n_locations * self.SIZES + 1))
         self.loc_edges = self.key_edges[:: self.SIZES]
         self.cum = np.zeros(members.n + 1)
         self.alive_rate = np.zeros(n_locations)
@@ -150,8 +153,7 @@ class MemberPool:
 
     def refresh(self, day: int) -> None:
         """Weekly: who has joined and who has lapsed."""
-        m = self.m
-        weight = np.where((m.join_day <= day) & (m.drop_day > day), m.rate, 0.0)[self.order]
+        weight = self.rate * ((self.join <= day) & (self.drop > day))
         self.cum = np.r_[0.0, np.cumsum(weight)]
         self.alive_rate = self.cum[self.loc_edges[1:]] - self.cum[self.loc_edges[:-1]]
         self.day = day
@@ -163,6 +165,9 @@ class MemberPool:
         by_loc = hi - lo <= 0
         lo = np.where(by_loc, self.cum[self.loc_edges[loc]], lo)
         hi = np.where(by_loc, self.cum[self.loc_edges[loc + 1]], hi)
-        pos = np.searchsorted(self.cum, lo + u * (hi - lo), side="right") - 1
+        target = lo + u * (hi - lo)
+        order = np.argsort(target)  # sorted needles: a cache-friendly search of a long array
+        pos = np.empty(len(target), dtype=np.int64)
+        pos[order] = np.searchsorted(self.cum, target[order], side="right") - 1
         pos = np.clip(pos, 0, self.m.n - 1)
         return np.where(hi - lo > 0, self.order[pos], -1)

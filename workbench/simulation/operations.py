@@ -50,9 +50,12 @@ REORDER_WINDOW = (14, 49)  # days after launch when a reorder may be placed
 REVIEW_WEEKS = 4
 
 
-def ration(request: np.ndarray, source: np.ndarray, available: np.ndarray) -> np.ndarray:
-    """Grant requests against shared stock, in the given order within each source (first come, first served)."""
-    order = np.argsort(source, kind="stable")
+def ration(request: np.ndarray, source: np.ndarray, available: np.ndarray, presorted: bool = False) -> np.ndarray:
+    """Grant requests against shared stock, in the given order within each source (first come, first served).
+
+    ``presorted``: requests already come grouped by source, in serving order.
+    """
+    order = np.arange(len(source)) if presorted else np.argsort(source, kind="stable")
     req, src = request[order], source[order]
     csum = np.cumsum(req)
     first = np.r_[True, src[1:] != src[:-1]]
@@ -88,6 +91,7 @@ class Merchandising:
         self.ranged = np.zeros(plan.n_slots, dtype=bool)
         self.version = 0  # bumped whenever the ranged set changes
         self._active: tuple[int, np.ndarray] = (-1, np.zeros(0, np.int64))
+        self._cycle: tuple[int, list[np.ndarray]] = (-1, [])
         n_rec = plan.n_records
         self.rec_first = plan.first_slot_of_record()  # a record's sizes are contiguous slots
         self.rec_count = np.bincount(plan.slot_rec[plan.slot_rec >= 0], minlength=n_rec)
@@ -292,10 +296,11 @@ class Merchandising:
             self._return_b_goods(day)
 
     def record_sales(self, slots: np.ndarray, units: np.ndarray) -> None:
+        """Running sales counters (``slots`` are distinct)."""
         sku = self.plan.slot_sku[slots]
-        np.add.at(self.cum_sold, self.sku_skc[sku], units)
-        np.add.at(self.sku_sold, sku, units)
-        np.add.at(self.slot_sold, slots, units)
+        self.cum_sold += np.bincount(self.sku_skc[sku], weights=units, minlength=self.catalog.n_skc)
+        self.sku_sold += np.bincount(sku, weights=units, minlength=self.catalog.n_sku)
+        self.slot_sold[slots] += units.astype(np.int32)
 
     def _review_model_stock(self) -> None:
         """Raise the model stock of slots that sold more than it covers (it is never lowered)."""
@@ -331,16 +336,13 @@ class Merchandising:
         keep = qty > 0
         self._order(sku[keep], qty[keep], arrival[keep], arrival[keep], order_day=day)
 
-    def _priority(self, day: int, slots: np.ndarray) -> np.ndarray:
-        """Order in which requests are served: online, A, B, C, counters; ties broken at random."""
-        noise = rng(self.seed, "priority", day).random(len(slots))
-        return np.lexsort((noise, self.loc_priority[self.plan.slot_loc[slots]]))
-
     def _ship_from_dc(self, day: int, kind: int, slots: np.ndarray, need: np.ndarray) -> None:
-        order = self._priority(day, slots)
-        slots, need = slots[order], need[order]
-        dc = self.plan.slot_sku[slots]  # DC slot number = SKU index
-        grant = ration(need, dc, self.stock.a).astype(np.int32)
+        """Serve requests from DC stock: per SKU, online first, then A, B, C stores and counters, ties at random."""
+        dc = self.plan.slot_sku[slots].astype(np.int64)  # DC slot number = SKU index
+        noise = rng(self.seed, "priority", day).random(len(slots))
+        order = np.argsort(dc * 8 + self.loc_priority[self.plan.slot_loc[slots]] + noise)
+        slots, need, dc = slots[order], need[order], dc[order]
+        grant = ration(need, dc, self.stock.a, presorted=True).astype(np.int32)
         self.stock.ship(day, kind, grant, src=dc, dst=slots, lead=self.slot_lead[slots])
 
     def _allocate(self, day: int, records: np.ndarray) -> None:
@@ -348,13 +350,19 @@ class Merchandising:
         self._ship_from_dc(day, ALLOCATION, slots, self.target[slots])
 
     def _replenish(self, day: int) -> None:
-        weekday = int(self.cal.weekday[day])
-        slots = self.active()
-        due = self.chain.replenish_days[self.plan.slot_loc[slots], weekday] & (day < self.repl_until[slots])
-        slots = slots[due]
+        slots = self._replenished_on(int(self.cal.weekday[day]))
+        slots = slots[day < self.repl_until[slots]]
         need = self.target[slots] - self.stock.a[slots] - self.stock.transit[slots]
         keep = need > 0
         self._ship_from_dc(day, REPLENISHMENT, slots[keep], need[keep])
+
+    def _replenished_on(self, weekday: int) -> np.ndarray:
+        """Ranged slots of the locations replenished on this weekday (cached between range changes)."""
+        if self._cycle[0] != self.version:
+            slots = self.active()
+            days = self.chain.replenish_days[self.plan.slot_loc[slots]]
+            self._cycle = (self.version, [slots[days[:, d]] for d in range(7)])
+        return self._cycle[1][weekday]
 
     def _rebalance(self, day: int) -> None:
         """调拨: one unit of a missing core size from the same-region store with most spare."""
@@ -373,9 +381,9 @@ class Merchandising:
         key = region * self.catalog.n_sku + sku
         recipients, donors = slots[want], slots[spare > 0]
         r_key, d_key, d_spare = key[want], key[spare > 0], spare[spare > 0]
-        d_order = np.lexsort((-d_spare, d_key))
+        d_order = np.argsort(d_key * 1024 - np.minimum(d_spare, 1023))  # per region and SKU, most spare first
         donors, d_key, d_spare = donors[d_order], d_key[d_order], d_spare[d_order]
-        r_order = np.lexsort((g.random(len(r_key)), r_key))
+        r_order = np.argsort(r_key + g.random(len(r_key)))
         recipients, r_key = recipients[r_order], r_key[r_order]
         rank = np.arange(len(r_key)) - np.searchsorted(r_key, r_key, side="left")
         cum = np.cumsum(d_spare)
