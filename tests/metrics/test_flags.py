@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from workbench.metrics import DimensionError, core_size_stockouts, size_break
 
 from .golden_data import keyed, rows
 
-D = __import__("datetime").date
+D = dt.date
 
 
 def test_size_break_at_a_snapshot(source):

@@ -8,13 +8,15 @@ memtables, a DuckDB warehouse file and a Spark warehouse.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pytest import approx
 
 from workbench.metrics import compute
 
 from .golden_data import keyed, rows
 
-D = __import__("datetime").date
+D = dt.date
 
 
 def total(source, metric: str, **kw):

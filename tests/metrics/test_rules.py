@@ -3,7 +3,10 @@ the sales tree, stock conservation, hidden columns. Engine-independent: run on m
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from pytest import approx
 
@@ -11,7 +14,7 @@ from workbench.metrics import DIMENSIONS, METRICS, DimensionError, MetricError, 
 
 from .golden_data import MemorySource, golden_tables, keyed, rows
 
-D = __import__("datetime").date
+D = dt.date
 
 
 # --- invalid requests give clear errors ---------------------------------------------
@@ -102,6 +105,13 @@ def test_stock_is_unknown_in_a_period_without_snapshot(memory_source):
     assert got[D(2024, 4, 1)]["stock_units"] == 16
 
 
+def test_stock_is_unknown_before_the_first_snapshot(memory_source):
+    # flows run to 03-20 (T1 360 + T2 80 + T3 400); the first snapshot is 03-31
+    [row] = rows(compute(memory_source, ["net_sales", "stock_units", "sell_through", "gmroi"], end="2024-03-20"))
+    assert row["net_sales"] == approx(840.0)
+    assert (row["stock_units"], row["sell_through"], row["gmroi"]) == (None, None, None)
+
+
 def test_a_day_with_traffic_and_no_sale_converts_at_zero(memory_source):
     got = keyed(compute(memory_source, ["tickets", "conversion", "net_sales"], by=["store_code", "date"]),
                 "store_code", "date")
@@ -153,6 +163,6 @@ def test_a_metric_needing_a_hidden_column_is_refused_by_name():
 def test_receipts_count_only_locations_the_source_shows():
     # a store manager of S001 sees the DC -> S1 transfer but not the DC: the DC's leg must not count
     tables = golden_tables()
-    stores = tables["stores"].filter(pa.compute.equal(tables["stores"]["store_id"], 1))
+    stores = tables["stores"].filter(pc.equal(tables["stores"]["store_id"], 1))
     [row] = rows(compute(MemorySource({**tables, "stores": stores}), "net_receipts"))
     assert row["net_receipts"] == 1  # S1: -1 (to S2) + 2 (from the DC)

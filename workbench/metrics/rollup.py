@@ -13,8 +13,8 @@ How it works, and why:
    grain value any fact has appears once. Each fact gives at most one row
    per grain value, so the sum picks it; a grain value a fact lacks gets 0
    for that fact's measures (a store-day with traffic and no sale has 0
-   tickets), while a measure the fact has but left null (a masked column)
-   stays null.
+   tickets), except stock in a period without an inventory snapshot, which
+   is unknown (null), not 0.
 4. Only then are the metric formulas applied: ratios of totals, never
    averages of ratios.
 
