@@ -112,8 +112,8 @@ def test_a_user_who_may_not_write_is_refused_before_anything_is_read(settings, t
     for user in ("u_analyst", "u_store_017"):
         with pytest.raises(PermissionError, match="no write grant for raw.pos_sales"):
             _load(settings, path, user=user)
-    # The shipped warehouse role writes raw.stock_counts but not the quarantine or the log.
-    with wb.session("u_warehouse", settings=settings) as s, pytest.raises(PermissionError, match="raw.quarantine, raw.ingest_log"):
+    # The shipped device role writes raw.stock_counts but not the quarantine or the log.
+    with wb.session("u_device_s001", settings=settings) as s, pytest.raises(PermissionError, match="raw.quarantine, raw.ingest_log"):
         ingest(s, path, get_contract("stock_counts"), today=TODAY)
     assert count_rows(settings) == dict.fromkeys(count_rows(settings), 0)
 
@@ -192,3 +192,12 @@ def test_stocktakes_and_traffic_share_the_quarantine_and_the_log(settings, tmp_p
     ]
     assert fetch(settings, "select method from raw.stock_counts") == [("rfid",)]
     assert fetch(settings, "select table_name, status from raw.ingest_log order by table_name") == [("stock_counts", "partial"), ("traffic", "partial")]
+
+
+def test_the_warehouse_role_ingests_stocktakes(settings, tmp_path):
+    counts = tmp_path / "dc_count.csv"
+    counts.write_text("count_date,store_code,sku_code,counted_qty,method\n2024-03-01,S001,24SS-TS0001-BLK-S,4,rfid\n", encoding="utf-8")
+    with wb.session("u_warehouse", settings=settings) as s:
+        result = ingest(s, counts, get_contract("stock_counts"), today=TODAY)
+    assert (result.loaded, result.quarantined) == (1, 0)
+    assert fetch(settings, "select counted_qty from raw.stock_counts") == [(4,)]
