@@ -16,13 +16,19 @@ Read the modules in this order:
 ``catalog``         suppliers, brands → styles → SKC → SKU, hidden demand
 ``promotions``      the promotion table and which promotion applies when
 ``ranging``         the range plan: which location sells which SKC, when
+``pricing``         tag prices, markdowns, outlet prices, the price paid today
 ``demand``          expected demand per SKU × location × day, calibration
-``operations``      stock: buying, allocation, replenishment, 调拨, recalls
+``stock``           stock on hand / in transit per slot, movement logs, 缺货 spells
+``arrays``          vectorised helpers (rationing, range expansion)
+``operations``      merchandising: allocation, replenishment, 调拨 (the daily schedule)
+``buying``          season orders, basics, reorders (追单)
+``season_end``      markdowns, recall, supplier returns, outlet resale
 ``members``         loyalty members with hidden purchase rates and churn
 ``baskets``         tickets, prices, payments, points, returns, exchanges
 ``irregularities``  planted cases (discount abuse, unpaid sales, scalping ...)
 ``monthly``         store costs, sales plans, consignment settlements
+``facts``           rows of the fact tables from the day's arrays
 ``tables``          Arrow columns and buffered, background writing
 ``build``           the day loop that ties it together: ``build_warehouse``
-``commands``        ``wb demo-data`` and ``wb summary``
+``commands``        ``wb demo-data`` and ``wb summary`` (``summary``)
 """

@@ -27,7 +27,7 @@ from workbench.simulation.calendar import Calendar
 from workbench.simulation.catalog import Catalog
 from workbench.simulation.chain import Chain
 from workbench.simulation.members import MemberPool, Members
-from workbench.simulation.operations import expand
+from workbench.simulation.arrays import expand
 from workbench.simulation.ranging import RangePlan
 from workbench.simulation.seeding import rng
 from workbench.simulation.stock import Stock

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 

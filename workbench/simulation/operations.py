@@ -2,9 +2,8 @@
 
 The decisions a merchandising team makes, as rules over arrays of slots:
 
-- **Buying (订货)**: season orders placed months before launch from the
-  planners' forecast (which cannot see which items will turn out hot) with a
-  buying error; basics re-ordered monthly from a rolling forecast.
+- **Buying (订货)**: season orders, rolling basics orders and reorders (追单),
+  see ``buying``.
 - **Initial allocation**: a few days before a store starts ranging an SKC,
   the DC ships its *model stock*: weeks of planned sales spread over sizes
   with the generic size curve (every store gets the same curve, their
@@ -12,15 +11,15 @@ The decisions a merchandising team makes, as rules over arrays of slots:
 - **Replenishment (补货)**: twice a week per store (the online shop daily),
   the DC tops each SKU back up to model stock, i.e. "sell one, replenish
   one", while stock lasts; A stores are served first when it runs short.
-- **Reorders (追单)**: weeks after launch, a style-colour selling well ahead
-  of its stock position is reordered once on a quick-response lead time.
 - **Model-stock review**: every four weeks a slot whose sales outgrew its
   model stock gets a bigger one (never smaller: stock-outs hide demand).
 - **Store-to-store transfers (调拨)**: weekly, a store missing a core size that
   the DC cannot supply gets one from a store in the same region with spare.
 - **Season end**: markdown review, clearance, recall to the DC, returns to
   the supplier within the agreed allowance, and the rest resold in outlets
-  the next year until sold out.
+  the next year until sold out, see ``season_end``.
+
+This module holds the state and the daily schedule (``morning``, ``evening``).
 """
 
 from __future__ import annotations
@@ -29,58 +28,26 @@ from collections import defaultdict
 
 import numpy as np
 
+from workbench.simulation.arrays import by_day, expand, ration
+from workbench.simulation.buying import Buying
 from workbench.simulation.calendar import Calendar
-from workbench.simulation.catalog import NEVER, RUN_CENTRE, Catalog
+from workbench.simulation.catalog import NEVER, Catalog
 from workbench.simulation.chain import Chain
 from workbench.simulation.demand import Calibration, size_shares
 from workbench.simulation.pricing import PriceBook
 from workbench.simulation.ranging import BASIC, OUTLET, SEASON, RangePlan
+from workbench.simulation.season_end import OUTLET_DEEP_PRICE, SeasonEnd
 from workbench.simulation.seeding import rng
-from workbench.simulation.stock import (ALLOCATION, OUTLET_ALLOCATION, RECALL, REPLENISHMENT, SUPPLIER_RETURN,
-                                        TRANSFER, B, Stock, StockOuts)
+from workbench.simulation.stock import ALLOCATION, REPLENISHMENT, TRANSFER, Stock, StockOuts
 
 COVER_WEEKS = {"own": 3.0, "consignment": 2.5, "online": 2.0}
 PRIORITY = {"online": 0, "A": 1, "B": 2, "C": 3, "consignment": 4}
-BASIC_SAFETY_DAYS, BASIC_COVER_DAYS = 30, 60  # beyond the supplier's lead time
-OUTLET_PRICE, OUTLET_DEEP_PRICE = 0.35, 0.25
 TRANSFER_WEEKDAY, SWEEP_WEEKDAY = 2, 0  # Wednesday, Monday
 TRANSFER_SHARE = 0.6  # only some breaks are worth the logistics cost
-BUY_COVER = 1.3  # buy 30% above the full-price forecast: markdowns and outlets take the rest
-REORDER_WINDOW = (14, 49)  # days after launch when a reorder may be placed
 REVIEW_WEEKS = 4
 
 
-def ration(request: np.ndarray, source: np.ndarray, available: np.ndarray, presorted: bool = False) -> np.ndarray:
-    """Grant requests against shared stock, in the given order within each source (first come, first served).
-
-    ``presorted``: requests already come grouped by source, in serving order.
-    """
-    order = np.arange(len(source)) if presorted else np.argsort(source, kind="stable")
-    req, src = request[order], source[order]
-    csum = np.cumsum(req)
-    first = np.r_[True, src[1:] != src[:-1]]
-    before_group = np.maximum.accumulate(np.where(first, csum - req, 0))
-    already = csum - req - before_group
-    grant = np.empty_like(request)
-    grant[order] = np.clip(available[src] - already, 0, req)
-    return grant
-
-
-def expand(first: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Concatenate ``range(first[i], first[i] + count[i])`` without a Python loop."""
-    total = int(count.sum())
-    starts = np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count)
-    return starts + np.arange(total)
-
-
-def by_day(days: np.ndarray) -> dict[int, np.ndarray]:
-    """Index positions by day number: ``{day: positions}``."""
-    order = np.argsort(days, kind="stable")
-    values, starts = np.unique(days[order], return_index=True)
-    return {int(v): part for v, part in zip(values, np.split(order, starts[1:]))}
-
-
-class Merchandising:
+class Merchandising(Buying, SeasonEnd):
     """The range and stock decisions, applied day by day to ``Stock``."""
 
     def __init__(self, cal: Calendar, chain: Chain, catalog: Catalog, plan: RangePlan, calib: Calibration,
@@ -155,75 +122,6 @@ class Merchandising:
         kind = plan.rec_kind[rec]
         until = np.select([kind == SEASON, kind == BASIC], [clearance, NEVER], -1)
         return np.where(self.is_dc_slot, -1, until).astype(np.int32)
-
-    def _basic_forecast(self, calib: Calibration) -> np.ndarray:
-        """Planned chain-wide units per day per SKU for basics (drives the rolling orders)."""
-        plan = self.plan
-        generic = size_shares(plan, self.catalog, np.zeros(self.chain.n))
-        rec = np.maximum(plan.slot_rec, 0)
-        is_basic = (~self.is_dc_slot) & (plan.rec_kind[rec] == BASIC)
-        daily = calib.rec_weekly[rec] * generic / 7.0
-        return np.bincount(plan.slot_sku[is_basic], weights=daily[is_basic], minlength=self.catalog.n_sku)
-
-    def place_season_orders(self, calib: Calibration) -> None:
-        """The buy: planned season units × buying error, at least the model stock, per size on the generic curve."""
-        plan, catalog, skc = self.plan, self.catalog, self.catalog.skc
-        g = rng(self.seed, "season-buy")
-        season = plan.rec_kind == SEASON
-        planned = np.bincount(plan.rec_skc[season], weights=calib.rec_season_units[season], minlength=catalog.n_skc)
-        season_slots = (~self.is_dc_slot) & (plan.rec_kind[np.maximum(plan.slot_rec, 0)] == SEASON)
-        model = np.bincount(plan.slot_sku[season_slots], weights=self.target[season_slots], minlength=catalog.n_sku)
-        error = g.lognormal(0.0, 0.25, catalog.n_skc) * np.where(skc["is_limited"], 0.6, 1.0)
-        share = self._generic_sku_share()
-        buy = np.ceil(np.maximum(planned[self.sku_skc] * share * error[self.sku_skc] * BUY_COVER, model * 1.15))
-        buy = np.where(skc["is_basic"].to_numpy()[self.sku_skc], 0, buy).astype(np.int64)
-        launch = skc["launch_day"].to_numpy()[self.sku_skc]
-        due = launch - g.integers(10, 26, catalog.n_sku)
-        late = g.random(catalog.n_sku) < 0.15
-        arrival = due + np.where(late, g.integers(10, 26, catalog.n_sku), g.integers(0, 6, catalog.n_sku))
-        sku = np.flatnonzero(buy > 0)
-        self._order(sku, buy[sku], due[sku], arrival[sku])
-
-    def _generic_sku_share(self) -> np.ndarray:
-        products = self.catalog.products
-        rank = products["size_rank"].to_numpy(float)
-        centre = products["gender"].map(RUN_CENTRE).to_numpy()
-        w = np.where(rank == 0, 1.0, np.exp(-0.5 * (rank - centre) ** 2))
-        return w / np.bincount(self.sku_skc, weights=w)[self.sku_skc]
-
-    def _order(self, sku: np.ndarray, qty: np.ndarray, due: np.ndarray, arrival: np.ndarray, order_day: int | None = None) -> None:
-        """Purchase order lines (core.purchase_orders) and their receipts at the DC."""
-        products = self.catalog.products
-        supplier = products["supplier_id"].to_numpy()[sku]
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(supplier).to_numpy()
-        ordered_on = due - lead if order_day is None else np.full(len(sku), order_day)
-        po = np.arange(self._next_po, self._next_po + len(sku), dtype=np.int64)
-        self._next_po += len(sku)
-        for name, values in (("po_id", po), ("sku", sku), ("supplier", supplier), ("order_day", ordered_on),
-                             ("due_day", due), ("qty", qty), ("unit_cost", products["unit_cost"].to_numpy()[sku])):
-            self.po[name].append(values)
-        self.ordered[sku] += qty
-        for day in np.unique(arrival):
-            hit = arrival == day
-            self.stock.book_receipt(int(day), sku[hit], qty[hit], supplier[hit], po[hit])
-
-    def order_basics(self, day: int, initial: bool = False) -> None:
-        """Rolling orders for basics (monthly review): when the stock position will not last the supplier's
-        lead time plus a safety month, order up to lead time plus two months of the run rate."""
-        daily = np.maximum(self.basic_daily, self.sku_sold / 30.0)  # planners follow the run rate
-        self.sku_sold[:] = 0
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(
-            self._supplier_of(np.arange(self.catalog.n_sku))).to_numpy()
-        position = self.stock.a[: self.catalog.n_sku] + (self.ordered - self.stock.received_at_dc)
-        if initial:
-            model = np.bincount(self.plan.slot_sku, weights=self.target, minlength=self.catalog.n_sku)
-            need = np.ceil((lead + BASIC_COVER_DAYS) * daily + model)
-        else:
-            reorder_point = (lead + BASIC_SAFETY_DAYS) * daily
-            need = np.where(position < reorder_point, np.ceil((lead + BASIC_COVER_DAYS) * daily - position), 0)
-        sku = np.flatnonzero((need > 0) & (self.basic_daily > 0))
-        due = np.full(len(sku), day) if initial else day + lead[sku]
-        self._order(sku, need[sku].astype(np.int64), due, due, order_day=None if initial else day)
 
     # --- the range --------------------------------------------------------------------
 
@@ -310,32 +208,6 @@ class Merchandising:
         self.target[slots] = np.maximum(self.target[slots], np.ceil(weekly * cover)).astype(np.int32)
         self.slot_sold[:] = 0
 
-    def _reorder(self, day: int) -> None:
-        """追单: a style-colour whose run rate will outsell its stock position is reordered once."""
-        skc = self.catalog.skc
-        launch = skc["launch_day"].to_numpy()
-        due = (~self.reordered) & ~skc["is_basic"].to_numpy() & (day >= launch + REORDER_WINDOW[0]) & (day <= launch + REORDER_WINDOW[1])
-        if not due.any():
-            return
-        weeks = np.maximum((day - launch) / 7.0, 1.0)
-        remaining = np.maximum((skc["clearance_day"].to_numpy() - day) / 7.0, 0.0)
-        projected = self.cum_sold / weeks * remaining * 0.8
-        n_skc, n_sku = self.catalog.n_skc, self.catalog.n_sku
-        dc = self.stock.a[:n_sku] + (self.ordered - self.stock.received_at_dc)
-        stores = self.active()
-        position = np.bincount(self.sku_skc, weights=dc, minlength=n_skc)
-        position += np.bincount(self.sku_skc[self.plan.slot_sku[stores]], weights=self.stock.a[stores] + self.stock.transit[stores], minlength=n_skc)
-        hot = np.flatnonzero(due & (projected > 1.3 * position))
-        if len(hot) == 0:
-            return
-        self.reordered[hot] = True
-        sku = np.flatnonzero(np.isin(self.sku_skc, hot))
-        qty = np.ceil((projected - position)[self.sku_skc[sku]] * self._generic_sku_share()[sku]).astype(np.int64)
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(self._supplier_of(sku)).to_numpy()
-        arrival = day + np.maximum(21, lead // 2)  # quick response: fabric is booked, only making is left
-        keep = qty > 0
-        self._order(sku[keep], qty[keep], arrival[keep], arrival[keep], order_day=day)
-
     def _ship_from_dc(self, day: int, kind: int, slots: np.ndarray, need: np.ndarray) -> None:
         """Serve requests from DC stock: per SKU, online first, then A, B, C stores and counters, ties at random."""
         dc = self.plan.slot_sku[slots].astype(np.int64)  # DC slot number = SKU index
@@ -393,90 +265,3 @@ class Merchandising:
         pos = np.searchsorted(cum, base + rank, side="right")
         ok = pos < hi
         st.ship(day, TRANSFER, np.ones(int(ok.sum()), np.int32), src=donors[pos[ok]], dst=recipients[ok], lead=2)
-
-    def _markdown_review(self, day: int, skcs: np.ndarray) -> None:
-        skc = self.catalog.skc
-        received = np.bincount(self.sku_skc, weights=self.stock.received_at_dc[: self.catalog.n_sku], minlength=self.catalog.n_skc)
-        sell_through = self.cum_sold[skcs] / np.maximum(received[skcs], 1)
-        launch = skc["launch_day"].to_numpy()[skcs]
-        elapsed = np.clip((day - launch) / np.maximum(skc["season_end_day"].to_numpy()[skcs] - launch, 1), 0, 1)
-        review = ~skc["is_limited"].to_numpy()[skcs]
-        expected = skc["target_sell_through"].to_numpy()[skcs] * elapsed
-        self.prices.markdown_review(day, skcs[review], sell_through[review], expected[review])
-
-    def _recall(self, day: int, skcs: np.ndarray) -> None:
-        """Season over: everything in the stores and online goes back to the DC (A and B goods)."""
-        records = np.concatenate([self.recs_of_skc.get(int(s), np.zeros(0, np.int64)) for s in skcs])
-        slots = self._close(day, records)
-        self._to_dc(day, slots)
-
-    def _to_dc(self, day: int, slots: np.ndarray) -> None:
-        st = self.stock
-        dc = self.plan.slot_sku[slots]
-        st.ship(day, RECALL, st.a[slots].copy(), src=slots, dst=dc, lead=self.slot_lead[slots])
-        st.ship(day, RECALL, st.b[slots].copy(), src=slots, dst=dc, lead=self.slot_lead[slots], quality=B)
-
-    def _sweep(self, day: int) -> None:
-        """Weekly: B-goods and stray units (returns after a recall) go back to the DC."""
-        st = self.stock
-        stray = np.flatnonzero(~self.is_dc_slot & ((st.b > 0) | ((st.a > 0) & ~self.ranged)))
-        dc = self.plan.slot_sku[stray]
-        a = np.where(self.ranged[stray], 0, st.a[stray])
-        st.ship(day, RECALL, a, src=stray, dst=dc, lead=self.slot_lead[stray])
-        st.ship(day, RECALL, st.b[stray].copy(), src=stray, dst=dc, lead=self.slot_lead[stray], quality=B)
-
-    def _supplier_of(self, sku: np.ndarray) -> np.ndarray:
-        return self.catalog.products["supplier_id"].to_numpy()[sku]
-
-    def _return_to_supplier(self, day: int, skcs: np.ndarray) -> None:
-        """Leftovers back to the supplier, up to the allowance of what was ordered."""
-        sku = np.flatnonzero(np.isin(self.sku_skc, skcs))
-        supplier = self._supplier_of(sku)
-        allowance = self.catalog.suppliers.set_index("supplier_id")["return_allowance"].reindex(supplier).to_numpy()
-        qty = np.minimum(self.stock.a[sku], np.floor(allowance * self.ordered[sku])).astype(np.int32)
-        self.stock.ship(day, SUPPLIER_RETURN, qty, src=sku, supplier=supplier)
-
-    def _return_b_goods(self, day: int) -> None:
-        """Quarterly: defective units at the DC go back to their suppliers."""
-        sku = np.flatnonzero(self.stock.b[: self.catalog.n_sku] > 0)
-        self.stock.ship(day, SUPPLIER_RETURN, self.stock.b[sku].copy(), src=sku, supplier=self._supplier_of(sku), quality=B)
-
-    def _open_outlets(self, day: int, skcs: np.ndarray) -> None:
-        """Next-year resale: the DC's leftovers of a season are split over the outlets."""
-        self.prices.open_outlet(day, skcs, OUTLET_PRICE)
-        if len(self.outlets) == 0:
-            return
-        sku = np.flatnonzero(np.isin(self.sku_skc, skcs))
-        weight = self.chain.effect[self.outlets] / self.chain.effect[self.outlets].sum()
-        split = _largest_remainder(self.stock.a[sku], weight)  # (SKUs, outlets)
-        rec = self.outlet_rec[:, self.sku_skc[sku]].T  # (SKUs, outlets)
-        has = (split > 0) & (rec >= 0)
-        rows, cols = np.nonzero(has)
-        rec_hit = rec[rows, cols]
-        offset = sku[rows] - np.searchsorted(self.sku_skc, self.sku_skc[sku[rows]])
-        dst = self.rec_first[rec_hit] + offset
-        lead = self.chain.lead_days[self.outlets[cols]]
-        self.stock.ship(day, OUTLET_ALLOCATION, split[rows, cols].astype(np.int32), src=sku[rows], dst=dst, lead=lead)
-        for start in np.unique(day + lead):
-            self._starts[int(start)].append(np.unique(rec_hit[day + lead == start]))
-
-    def _close_sold_out_outlets(self, day: int) -> None:
-        rec = np.flatnonzero((self.plan.rec_kind == OUTLET) & (self.rec_started >= 0) & (self.rec_ended < 0))
-        if len(rec) == 0:
-            return
-        slots = self.record_slots(rec)
-        owner = np.repeat(rec, self.rec_count[rec])
-        left = np.bincount(np.searchsorted(rec, owner), weights=self.stock.a[slots] + self.stock.transit[slots], minlength=len(rec))
-        self._close(day + 1, rec[left == 0])
-
-    def purchase_orders(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.po.items()}
-
-
-def _largest_remainder(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Split integer totals by weights so that the parts add up exactly."""
-    exact = total[:, None] * weight[None, :]
-    part = np.floor(exact).astype(np.int64)
-    left = total - part.sum(axis=1)
-    rank = np.argsort(np.argsort(-(exact - part), axis=1), axis=1)
-    return part + (rank < left[:, None])

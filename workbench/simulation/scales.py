@@ -61,8 +61,8 @@ SCALES: dict[str, Scale] = {
     "large": Scale(
         name="large", start=date(2024, 1, 1), end=date(2025, 12, 31),
         grades=(90, 170, 120), outlets=30, consignment=70, openings=12,
-        skcs_per_season=600, basics=300, units_per_store_day=290.0, online_share=0.04,
-        cases_per_kind_year=200, flush_rows=2_000_000,
+        skcs_per_season=600, basics=300, units_per_store_day=370.0, online_share=0.04,
+        cases_per_kind_year=200, flush_rows=1_000_000,
     ),
 }
 

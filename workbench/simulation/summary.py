@@ -25,12 +25,10 @@ def chain_summary(settings: Settings) -> str:
         out = [f"warehouse: {settings.warehouse}"]
         stores = raw.execute("select store_type, count(*) from core.stores group by 1 order by 2 desc").fetchall()
         out.append("locations: " + ", ".join(f"{n} {t}" for t, n in stores))
-        net, units, tickets, first, last, visitors = raw.execute(
-            KPI_SQL.replace("count(distinct ticket_id) filter (where line_type = 'sale')", "count(distinct ticket_id) filter (where line_type = 'sale')")
-        ).fetchone()
+        net, units, tickets, first, last, visitors = raw.execute(KPI_SQL).fetchone()
         out.append(f"window: {first} .. {last}; net sales {net:,.0f} CNY; {units:,} units on {tickets:,} tickets "
                    f"(attach {units / max(tickets, 1):.2f})")
-        out.append(f"store visitors {visitors:,}")
+        out.append(f"store visitors {visitors:,}; conversion {tickets / max(visitors, 1):.1%} (online included in tickets)")
         out.append("")
         width = max(len(n) for n in TABLES)
         for name in TABLES:
