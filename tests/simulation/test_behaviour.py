@@ -142,3 +142,15 @@ def test_plans_deviate_from_actuals_but_not_wildly(con):
         p as (select month, sum(plan_net_sales) as plan from core.sales_plan group by 1)
         select avg(actual / plan) from a join p using (month)""")
     assert 0.5 < ratio < 1.6
+
+
+def test_the_north_buys_thick_items_in_winter(con):
+    thick = dict(rows(con, """
+        select st.region, sum(qty) filter (where p.thickness = 'thick') / sum(qty) from core.sales s
+        join core.products p using (sku_id) join core.stores st using (store_id)
+        where s.line_type = 'sale' and st.store_type = 'own' and month(s.sale_date) in (1, 11, 12) group by 1"""))
+    assert thick["North"] > 1.2 * thick["South"]
+    thin_by_month = dict(rows(con, """
+        select month(sale_date), sum(qty) filter (where p.thickness = 'thin') / sum(qty) from core.sales s
+        join core.products p using (sku_id) where s.line_type = 'sale' group by 1"""))
+    assert thin_by_month[7] > 2 * thin_by_month[1]

@@ -164,7 +164,9 @@ class Checkout:
         size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[line_slot]], g.integers(0, 7, m))
         order = np.argsort(loc * 8 + size + g.random(m))  # by store, then the buyer's size, then at random
         line_slot, qty, loc, size = line_slot[order], qty[order], loc[order], size[order]
-        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(m) < 1.0 / self.chain.attach[loc])
+        # tickets end at random so that units per ticket average the store's attach rate (连带率)
+        units_per_line = np.bincount(loc, weights=qty, minlength=self.chain.n) / np.maximum(np.bincount(loc, minlength=self.chain.n), 1)
+        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(m) < np.minimum(1.0, units_per_line[loc] / self.chain.attach[loc]))
         first_line = np.flatnonzero(new)
         t_loc, t_size = loc[first_line], size[first_line]
         n_lines = np.diff(np.r_[first_line, m])

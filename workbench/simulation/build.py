@@ -118,36 +118,55 @@ class Simulation:
     """Sets the chain up, then runs the day loop, writing through ``writer``."""
 
     def __init__(self, scale: Scale, seed: int, writer: TableWriter, *, progress: bool = True):
+        from tqdm import tqdm
+
         self.scale, self.seed, self.writer, self.progress = scale, seed, writer, progress
+        with tqdm(total=6, desc=f"preparing {scale.name}", unit="step", disable=not progress, leave=False) as bar:
+            self._set_up_chain(bar)
+        self.keys = facts.Keys(self.chain.store_id, self.members.member_id, self.catalog.sku_skc(),
+                               self.catalog.products["unit_cost"].to_numpy(float), self.plan.slot_loc, self.plan.slot_sku,
+                               self.cal.epoch_day)
+        self.ids = {"transfer": 1, "b_goods": 1, "entry": 1, "count": 1}
+        self.month_net = np.zeros((len(window_months(self.cal)), self.chain.n))
+        self._active_cache: tuple[int, tuple] = (-1, ())
+        self.g_outlet = self.groups.channel == OUTLET
+
+    def _set_up_chain(self, bar) -> None:
+        """Calendar, stores and range; calibration; members; prices and promotions; buying; shop floor."""
+        scale, seed = self.scale, self.seed
+
+        def step(label: str) -> None:
+            bar.set_postfix_str(label, refresh=False)
+            bar.update(1)
+
         self.cal = cal = build_calendar(scale.sim_start, scale.start, scale.end, seed)
         self.first = cal.first_window_day
         self.chain = chain = build_chain(scale, seed, scale.sim_start, scale.start, scale.end)
         self.catalog = catalog = build_catalog(scale, seed, cal)
         self.open_day = np.array([cal.index(d) for d in chain.stores["open_date"]])
         self.plan = plan = build_range_plan(chain, catalog, self.open_day, cal.n_days - 1, seed)
-        self.groups = build_groups(catalog)
-        self.model = DemandModel(cal, catalog, self.groups)
+        step("stores, products and range plan")
+        self.groups = g = build_groups(catalog)
+        self.model = DemandModel(cal, catalog, g)
         self.calib = calibrate(cal, chain, catalog, plan, self.model, self.open_day, scale.units_per_store_day,
                                scale.online_share, BRANDS)
         self.model.base = self.model.base * self.calib.k
         self.static = chain.effect[plan.slot_loc] * size_shares(plan, catalog, chain.size_shift)
+        step("demand calibrated")
         self.members = build_members(cal, chain, self.calib.units_per_day / chain.attach, seed)
+        step(f"{self.members.n:,} members")
         self.promos = build_promotions(cal)
-        g = self.groups
         self.promo_calendar = PromoCalendar(self.promos, g.channel, g.brand, g.category, g.limited)
         self.prices = PriceBook(catalog.skc["full_price"].to_numpy())
         self.prices.record_launch(np.arange(catalog.n_skc), catalog.skc["launch_day"].to_numpy())
+        step("prices and promotions")
         self.stock = Stock(plan.slot_loc, plan.slot_sku, seed)
         self.merch = Merchandising(cal, chain, catalog, plan, self.calib, self.stock, self.prices, seed)
         self.merch.place_season_orders(self.calib)
+        step("season buys ordered")
         self.checkout = Checkout(cal, chain, catalog, plan, self.members, seed)
         self.planter = Planter(cal, chain, plan, catalog.products, self.members, self.promos, scale, seed)
-        self.keys = facts.Keys(chain.store_id, self.members.member_id, catalog.sku_skc(),
-                               catalog.products["unit_cost"].to_numpy(float), plan.slot_loc, plan.slot_sku, cal.epoch_day)
-        self.ids = {"transfer": 1, "b_goods": 1, "entry": 1, "count": 1}
-        self.month_net = np.zeros((len(window_months(cal)), chain.n))
-        self._active_cache: tuple[int, tuple] = (-1, ())
-        self.g_outlet = self.groups.channel == OUTLET
+        step("shop floor ready")
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -156,7 +175,7 @@ class Simulation:
         from tqdm import tqdm
 
         bar = tqdm(total=self.cal.n_days, unit="day", desc=f"simulating {self.scale.name}", disable=not self.progress,
-                   dynamic_ncols=True, smoothing=0.05)
+                   dynamic_ncols=True, smoothing=0.05, mininterval=0.5)
         with bar:
             for day in range(self.cal.n_days):
                 self.step(day)

@@ -135,18 +135,20 @@ def _season_skcs(scale: Scale, seed: int, season: str, season_index: int, cal: C
     g = rng(seed, "season-range", season_index)
     basic = season == "BASIC"
     n_skc = scale.basics if basic else scale.skcs_per_season
-    is_ss = season.endswith("SS") or basic
     rows = []
     style_no = 0
     while sum(r["n_colours"] for r in rows) < n_skc:
         brand = str(g.choice(BRANDS, p=BRAND_SHARE))
         names = BRAND_RANGE[brand]
-        weights = np.array([SUBCATEGORIES[s][2 if is_ss else 3] for s in names]) + (0.3 if basic else 0.0)
+        # a basic is a year-round version of a spring/summer or an autumn/winter item
+        ss_like = bool(g.random() < 0.5) if basic else season.endswith("SS")
+        weights = np.array([SUBCATEGORIES[s][2 if ss_like else 3] for s in names]) + (0.3 if basic else 0.0)
         sub = str(g.choice(names, p=weights / weights.sum()))
         style_no += 1
-        rows.append(dict(brand=brand, subcategory=sub, style_no=style_no, n_colours=int(g.choice([1, 2, 3], p=[0.35, 0.45, 0.2]))))
+        rows.append(dict(brand=brand, subcategory=sub, style_no=style_no, ss_like=ss_like,
+                         n_colours=int(g.choice([1, 2, 3], p=[0.35, 0.45, 0.2]))))
     styles = pd.DataFrame(rows)
-    styles = _style_attributes(styles, g, season, is_ss)
+    styles = _style_attributes(styles, g, season)
     skc = styles.loc[styles.index.repeat(styles["n_colours"])].reset_index(drop=True).iloc[:n_skc].copy()
     colour_pick = [g.choice(len(COLOURS), size=k, replace=False) for k in styles["n_colours"]]
     skc["colour_index"] = np.concatenate(colour_pick)[:n_skc]
@@ -156,7 +158,7 @@ def _season_skcs(scale: Scale, seed: int, season: str, season_index: int, cal: C
     return _milestones(skc, g, season, cal)
 
 
-def _style_attributes(styles: pd.DataFrame, g: np.random.Generator, season: str, is_ss: bool) -> pd.DataFrame:
+def _style_attributes(styles: pd.DataFrame, g: np.random.Generator, season: str) -> pd.DataFrame:
     n = len(styles)
     sub = styles["subcategory"]
     info = sub.map(SUBCATEGORIES)
@@ -168,7 +170,7 @@ def _style_attributes(styles: pd.DataFrame, g: np.random.Generator, season: str,
     styles["price_band"] = np.select([position < 0.33, position < 0.75], ["entry", "core"], "premium")
     styles["unit_cost"] = (styles["full_price"] * g.uniform(0.26, 0.38, n)).round(2)
     styles["category"] = info.map(lambda v: v[0])
-    styles["thickness_code"] = info.map(lambda v: v[4] if is_ss else v[5]).astype(np.int8)
+    styles["thickness_code"] = np.where(styles["ss_like"], info.map(lambda v: v[4]), info.map(lambda v: v[5])).astype(np.int8)
     styles["fabric"] = [str(g.choice(v[8])) for v in info]
     styles["size_run"] = info.map(lambda v: v[9])
     styles["occasion"] = info.map(lambda v: v[10])
@@ -227,11 +229,10 @@ def _hidden_demand(skc: pd.DataFrame, seed: int) -> pd.DataFrame:
     g = rng(seed, "product-truth")
     n = len(skc)
     info = skc["subcategory"].map(SUBCATEGORIES)
-    is_ss = skc["season"].str.endswith("SS") | skc["is_basic"]
-    season_weight = np.where(is_ss, info.map(lambda v: v[2]), info.map(lambda v: v[3])).astype(float) + 0.3
+    season_weight = np.where(skc["ss_like"], info.map(lambda v: v[2]), info.map(lambda v: v[3])).astype(float) + 0.3
     band = skc["price_band"].map({"entry": 1.4, "core": 1.0, "premium": 0.6}).to_numpy()
     known = season_weight * band * (0.7 + 0.15 * skc["versatility"].to_numpy()) * g.lognormal(0, 0.3, n)
-    known = known * np.where(skc["is_basic"], 1.6, 1.0)  # basics are the volume drivers
+    known = known * np.where(skc["is_basic"], 0.5, 1.0)  # steady sellers, never at their peak
     u = g.random(n)
     hotness = np.select([u < 0.06, u < 0.60], ["hot", "normal"], "cold")
     factor = np.select([hotness == "hot", hotness == "normal"], [g.uniform(3.0, 5.0, n), g.lognormal(0, 0.25, n)], g.uniform(0.15, 0.5, n))

@@ -283,7 +283,7 @@ def _with_hidden_parameters(stores: pd.DataFrame, seed: int) -> Chain:
     effect = np.select([kind == "consignment", kind == "outlet", kind == "dc"], [effect * 0.45, effect * 1.0, 0.0], effect)
     shift = np.array([REGION_SIZE_SHIFT.get(r, 0.0) for r in region]) + g.normal(0, 0.25, n)
     grade_conv = np.vectorize(lambda x: {"A": 0.15, "B": 0.13, "C": 0.11}.get(x, 0.12))(grade)
-    conversion = np.select([kind == "online", kind == "outlet", kind == "consignment"], [0.035, 0.17, 0.12], grade_conv)
+    conversion = np.select([kind == "online", kind == "outlet", kind == "consignment"], [0.03, 0.15, 0.12], grade_conv)
     conversion = conversion * g.uniform(0.85, 1.15, n)
     attach = np.select([kind == "online", kind == "outlet", kind == "consignment"],
                        [g.uniform(1.40, 1.55, n), g.uniform(1.9, 2.2, n), g.uniform(1.3, 1.5, n)], g.uniform(1.4, 2.0, n))

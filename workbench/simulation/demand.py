@@ -37,6 +37,7 @@ OUTLET_APPEAL = 0.25  # an old season's pull in the outlet, before its low price
 MAX_PRICE_LIFT = 4.0  # deep discounts saturate: half price does not sell 7x
 SAMPLE_STEP = 5  # calibration samples every 5th day (cycles through the weekdays)
 SIZE_SPREAD = 1.0  # standard deviation of a size curve, in sizes
+EXPECTED_FILL = 0.8  # share of demand that stock on the shelf serves, on average
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,9 @@ def calibrate(cal: Calendar, chain: Chain, catalog: Catalog, plan: RangePlan, mo
     outlet = chain.type == "outlet"
     per_day[outlet] = 0.8 * per_day[own].mean()  # outlets: a nominal size; their sales depend on the stock they get
     mean_index = index_sum / np.maximum(open_days, 1)
-    visitors = per_day / np.maximum(mean_index, 1e-9) / (chain.conversion * chain.attach)
+    # footfall is sized on what stores will really sell (stock-outs cost about a fifth of demand),
+    # so realised conversion lands near each store's hidden conversion
+    visitors = per_day * EXPECTED_FILL / np.maximum(mean_index, 1e-9) / (chain.conversion * chain.attach)
     rec_scale = k * scale[rec_loc]
     weekly = season_units * rec_scale / np.maximum(season_days, 1) * 7.0
     season_total = season_units * rec_scale * _uncovered_season(plan, clearance, cal.n_days)
