@@ -1,0 +1,57 @@
+"""Governed writes on every engine; what an engine cannot do is marked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+import workbench as wb
+
+pytestmark = pytest.mark.usefixtures("no_readers")
+
+
+def _rows(n: int, day: dt.date) -> pa.Table:
+    return pa.table({"as_of": [day] * n, "store_id": pa.array(range(n), pa.int32()), "value": [1.5] * n})
+
+
+def _count(settings, table: str) -> int:
+    with wb.session("u_oracle", settings=settings, read_only=True) as s:
+        return s.table(table).count().to_pyarrow().as_py()
+
+
+def test_append_and_replace_tag_rows_with_the_run_id(settings):
+    with wb.session("u_pipeline", settings=settings, run_id="run-a") as s:
+        s.write("marts.compliance_append", _rows(3, dt.date(2025, 1, 1)), mode="append")
+        s.write("marts.compliance_append", _rows(2, dt.date(2025, 1, 2)), mode="append")
+        assert set(s.table("marts.compliance_append").run_id.to_pyarrow().to_pylist()) == {"run-a"}
+        s.write("marts.compliance_append", _rows(4, dt.date(2025, 1, 3)), mode="replace")
+    assert _count(settings, "marts.compliance_append") == 4
+
+
+def test_a_business_role_cannot_write(settings):
+    with wb.session("u_hq", settings=settings, read_only=False) as s, pytest.raises(PermissionError, match="write"):
+        s.write("marts.compliance_denied", _rows(1, dt.date(2025, 1, 1)))
+
+
+@pytest.mark.notimpl(["pyspark"], reason="deleting rows needs a table format with deletes (Delta, Iceberg)")
+def test_replace_where_reruns_never_double_count(settings):
+    with wb.session("u_pipeline", settings=settings) as s:
+        for _ in range(2):
+            s.write("marts.compliance_rerun", _rows(3, dt.date(2025, 1, 1)), mode="replace_where", where={"as_of": dt.date(2025, 1, 1)})
+        s.write("marts.compliance_rerun", _rows(2, dt.date(2025, 1, 2)), mode="replace_where", where={"as_of": dt.date(2025, 1, 2)})
+    assert _count(settings, "marts.compliance_rerun") == 5
+
+
+class _Boom(Exception):
+    pass
+
+
+@pytest.mark.notimpl(["pyspark"], reason="Spark has no multi-table transactions")
+def test_a_failed_transaction_writes_nothing(settings):
+    with wb.session("u_pipeline", settings=settings) as s:
+        with pytest.raises(_Boom), s.transaction():
+            s.write("marts.compliance_tx", _rows(3, dt.date(2025, 1, 1)))
+            raise _Boom()
+        assert not s.table_exists("marts.compliance_tx")
