@@ -248,7 +248,7 @@ class Simulation:
             merch.record_sales(scalped.slot, scalped.qty)
         swap = lambda d, items, new: planter.swap_exchanges(d, items, new, stock, merch.ranged)
         returned = co.returns_due(day, stock, merch.ranged, swap=swap)
-        planter.record_exchanges(day, returned, self.catalog.products)
+        planter.record_exchanges(day, returned)
         fake = planter.fake_returns(day, co, stock, merch.ranged, unit_price)
         sales = Lines.concat([lines, scalped])
         co.schedule_returns(day, sales)
@@ -258,7 +258,7 @@ class Simulation:
         settled = planter.points_abuse(day, settled, every, co.balance)
         today, start = self.cal.date(day), self.cal.window_start
         month = (today.year - start.year) * 12 + today.month - start.month
-        np.add.at(self.month_net[month], every.loc, every.net())
+        self.month_net[month] += np.bincount(every.loc, weights=every.net(), minlength=self.chain.n)
         w = self.writer
         w.add("core.sales", facts.sales(day, every, self.keys))
         w.add("core.payments", facts.payments(day, settled, self.keys))

@@ -119,7 +119,7 @@ class Planter:
         new_slot[pick[found]] = chosen[found]
         return new_slot
 
-    def record_exchanges(self, day: int, lines: Lines, products: pd.DataFrame) -> None:
+    def record_exchanges(self, day: int, lines: Lines) -> None:
         """Label the exchanges that left with another style (found by comparing the two lines)."""
         out = np.flatnonzero(lines.kind == EXCHANGE_OUT)
         into = np.flatnonzero(lines.kind == EXCHANGE_IN)
