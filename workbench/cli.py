@@ -15,7 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("workbench.demo:demo", "Set up the embedded default and run the main job; print a chain summary."),
     "demo-data": ("workbench.simulation.commands:demo_data", "Generate the simulated chain into the warehouse (tiny | demo | large)."),
-    "summary": ("workbench.simulation.commands:summary", "Print a short summary of the chain in the warehouse."),
+    "summary": ("workbench.demo:summary", "Print a short summary of the chain in the warehouse."),
     "tables": ("workbench.governance.commands:tables", "List the tables a user may read, with their columns."),
     "users": ("workbench.governance.commands:users", "List the configured users with their role and scope."),
     "query": ("workbench.governance.commands:query", "Run SQL as a user, through that user's policies."),

@@ -1,0 +1,60 @@
+"""The main job: `wb demo` builds the chain once and summarises it through the governed door."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.demo import HEADLINE, built_with, chain_summary
+
+WB = str(Path(sys.executable).with_name("wb"))
+
+
+def _wb_demo(env: dict[str, str]) -> str:
+    return subprocess.run([WB, "demo", "--scale", "tiny", "--seed", "5"], env=env, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> tuple[dict[str, str], str]:
+    """`wb demo` run once on an empty warehouse location: (its environment, its output)."""
+    root = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "WB_WAREHOUSE": str(root / "warehouse.duckdb"), "WB_AUDIT_DIR": str(root / "audit")}
+    return env, _wb_demo(env)
+
+
+@pytest.mark.slow
+def test_wb_demo_builds_once_then_reuses_the_warehouse(first_run):
+    demo_env, first = first_run
+    assert "Generating the simulated chain (tiny, seed 5)" in first
+    assert "Net sales 净销售额" in first and "Stores by region" in first
+    second = _wb_demo(demo_env)
+    assert "is up to date (tiny, seed 5)" in second
+    assert "Generating" not in second
+
+
+@pytest.mark.slow
+def test_summary_agrees_with_the_store_rows_a_user_can_see(first_run):
+    demo_env, _ = first_run
+    settings = wb.load_settings(warehouse=demo_env["WB_WAREHOUSE"], audit_dir=demo_env["WB_AUDIT_DIR"])
+    assert built_with(settings)["scale"] == "tiny"
+    with wb.session("u_hq", settings=settings, read_only=True) as s:
+        whole = chain_summary(s)
+        sales = s.table("sales")
+        assert whole.headline["net_sales"] == pytest.approx(sales.net_amount.sum().to_pyarrow().as_py())
+    with wb.session("u_region_east", settings=settings, read_only=True) as s:
+        east = chain_summary(s)
+    assert set(HEADLINE) <= set(whole.headline)
+    assert [r["region"] for r in east.by_region] == ["East"]
+    east_in_whole = next(r for r in whole.by_region if r["region"] == "East")
+    assert east.by_region[0]["net_sales"] == pytest.approx(east_in_whole["net_sales"])
+    assert east.headline["net_sales"] < whole.headline["net_sales"]
+
+
+def test_built_with_is_none_without_a_warehouse(tmp_path):
+    settings = wb.load_settings(warehouse=tmp_path / "none.duckdb", audit_dir=tmp_path / "audit")
+    assert built_with(settings) is None
