@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.simulation.demand import Calibration, size_shares
-from workbench.simulation.catalog import RUN_CENTRE
+from workbench.simulation.demand import Calibration, size_shares, size_weight
 from workbench.simulation.ranging import BASIC, SEASON
 from workbench.simulation.seeding import rng
 
@@ -56,17 +55,20 @@ class Buying:
         self._order(sku, buy[sku], due[sku], arrival[sku])
 
     def _generic_sku_share(self) -> np.ndarray:
-        products = self.catalog.products
-        rank = products["size_rank"].to_numpy(float)
-        centre = products["gender"].map(RUN_CENTRE).to_numpy()
-        w = np.where(rank == 0, 1.0, np.exp(-0.5 * (rank - centre) ** 2))
+        """The planners' size split of an SKC's buy (no store shift)."""
+        w = size_weight(self.catalog, np.arange(self.catalog.n_sku))
         return w / np.bincount(self.sku_skc, weights=w)[self.sku_skc]
+
+    def _lead_time(self, sku: np.ndarray) -> np.ndarray:
+        """Supplier lead time (order to DC) of each SKU, in days."""
+        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"]
+        return lead.reindex(self._supplier_of(sku)).to_numpy().astype(np.int64)
 
     def _order(self, sku: np.ndarray, qty: np.ndarray, due: np.ndarray, arrival: np.ndarray, order_day: int | None = None) -> None:
         """Purchase order lines (core.purchase_orders) and their receipts at the DC."""
         products = self.catalog.products
         supplier = products["supplier_id"].to_numpy()[sku]
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(supplier).to_numpy()
+        lead = self._lead_time(sku)
         ordered_on = due - lead if order_day is None else np.full(len(sku), order_day)
         po = np.arange(self._next_po, self._next_po + len(sku), dtype=np.int64)
         self._next_po += len(sku)
@@ -83,8 +85,7 @@ class Buying:
         lead time plus a safety month, order up to lead time plus two months of the run rate."""
         daily = np.maximum(self.basic_daily, self.sku_sold / 30.0)  # planners follow the run rate
         self.sku_sold[:] = 0
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(
-            self._supplier_of(np.arange(self.catalog.n_sku))).to_numpy()
+        lead = self._lead_time(np.arange(self.catalog.n_sku))
         position = self.stock.a[: self.catalog.n_sku] + (self.ordered - self.stock.received_at_dc)
         if initial:
             model = np.bincount(self.plan.slot_sku, weights=self.target, minlength=self.catalog.n_sku)
@@ -117,7 +118,7 @@ class Buying:
         self.reordered[hot] = True
         sku = np.flatnonzero(np.isin(self.sku_skc, hot))
         qty = np.ceil((projected - position)[self.sku_skc[sku]] * self._generic_sku_share()[sku]).astype(np.int64)
-        lead = self.catalog.suppliers.set_index("supplier_id")["lead_time_days"].reindex(self._supplier_of(sku)).to_numpy()
+        lead = self._lead_time(sku)
         arrival = day + np.maximum(21, lead // 2)  # quick response: fabric is booked, only making is left
         keep = qty > 0
         self._order(sku[keep], qty[keep], arrival[keep], arrival[keep], order_day=day)

@@ -111,17 +111,22 @@ class DemandModel:
         return f
 
 
+def size_weight(catalog: Catalog, sku: np.ndarray, shift: np.ndarray | float = 0.0) -> np.ndarray:
+    """Unnormalised size curve: a bell over the size run, centred on the run's middle plus ``shift``."""
+    products = catalog.products
+    rank = products["size_rank"].to_numpy(float)[sku]
+    centre = products["gender"].map(RUN_CENTRE).to_numpy()[sku]
+    z = (rank - centre - shift) / SIZE_SPREAD
+    return np.where(rank == 0, 1.0, np.exp(-0.5 * z * z))  # one-size items: all of it
+
+
 def size_shares(plan: RangePlan, catalog: Catalog, shift: np.ndarray) -> np.ndarray:
     """Share of an SKC's demand (or allocation) falling on each size, per slot; DC slots get 0.
 
     ``shift`` is per location: the hidden store shift for demand, zeros for the
     planners' generic curve.
     """
-    products = catalog.products
-    rank = products["size_rank"].to_numpy(float)[plan.slot_sku]
-    centre = products["gender"].map(RUN_CENTRE).to_numpy()[plan.slot_sku]
-    z = (rank - centre - shift[plan.slot_loc]) / SIZE_SPREAD
-    weight = np.where(rank == 0, 1.0, np.exp(-0.5 * z * z))
+    weight = size_weight(catalog, plan.slot_sku, shift[plan.slot_loc])
     weight = np.where(plan.slot_rec >= 0, weight, 0.0)
     rec = np.maximum(plan.slot_rec, 0)
     total = np.bincount(rec, weights=weight, minlength=plan.n_records)
