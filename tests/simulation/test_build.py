@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -69,10 +68,3 @@ def test_demo_data_rejects_an_unknown_scale():
     assert result.exit_code != 0
     assert "tiny" in result.output and "demo" in result.output
 
-
-def test_summary_describes_the_warehouse(tiny_build, tmp_path):
-    copy = tmp_path / "tiny.duckdb"  # DuckDB allows one configuration per file per process; the session holds one
-    shutil.copy(tiny_build[0], copy)
-    result = CliRunner().invoke(main, ["summary", "--warehouse", str(copy)])
-    assert result.exit_code == 0, result.output
-    assert "core.sales" in result.output and "attach" in result.output

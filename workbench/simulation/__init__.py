@@ -30,5 +30,5 @@ Read the modules in this order:
 ``facts``           rows of the fact tables from the day's arrays
 ``tables``          Arrow columns and buffered, background writing
 ``build``           the day loop that ties it together: ``build_warehouse``
-``commands``        ``wb demo-data`` and ``wb summary`` (``summary``)
+``commands``        ``wb demo-data``
 """

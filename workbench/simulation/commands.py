@@ -1,4 +1,4 @@
-"""``wb demo-data`` (build the simulated chain) and ``wb summary`` (describe what is in the warehouse)."""
+"""``wb demo-data``: build the simulated chain into the warehouse."""
 
 from __future__ import annotations
 
@@ -39,20 +39,3 @@ def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None,
     report = build_warehouse(settings, scale=scale, seed=seed, progress=not quiet)
     click.echo(report.format())
 
-
-@click.command("summary")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file (default: configured).")
-def summary(warehouse: Path | None) -> None:
-    """Print a short summary of the chain in the warehouse (row counts, stores, sales, KPIs).
-
-    \b
-    Example:
-      wb summary --warehouse /tmp/tiny.duckdb
-    """
-    from workbench.config import load_settings
-    from workbench.simulation.summary import chain_summary
-
-    settings = load_settings()
-    if warehouse is not None:
-        settings = settings.with_(warehouse=warehouse.expanduser().resolve())
-    click.echo(chain_summary(settings))
