@@ -118,7 +118,7 @@ class Simulation:
     """Sets the chain up, then runs the day loop, writing through ``writer``."""
 
     def __init__(self, scale: Scale, seed: int, writer: TableWriter, *, progress: bool = True):
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
         self.scale, self.seed, self.writer, self.progress = scale, seed, writer, progress
         with tqdm(total=6, desc=f"preparing {scale.name}", unit="step", disable=not progress, leave=False) as bar:
@@ -172,7 +172,7 @@ class Simulation:
 
     def run(self) -> None:
         self._write_dimensions()
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
         bar = tqdm(total=self.cal.n_days, unit="day", desc=f"simulating {self.scale.name}", disable=not self.progress,
                    dynamic_ncols=True, smoothing=0.05, mininterval=0.5)
