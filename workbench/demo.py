@@ -71,9 +71,11 @@ def chain_summary(session) -> ChainSummary:
     )
 
 
-def _fmt(metric: str, value) -> str:
+def _fmt(metric: str, value, *, compact: bool = False) -> str:
     if value is None:
         return "–"
+    if compact and metric == "net_sales":
+        return f"{value / 1e6:,.1f} M"
     if metric in ("conversion", "markdown_rate", "return_rate", "margin_rate", "sell_through", "size_break_rate"):
         return f"{value:.1%}"
     if metric in ("units", "tickets"):
@@ -107,12 +109,12 @@ def print_summary(summary: ChainSummary, settings: Settings) -> None:
         headline.add_row(f"{METRICS[metric].label_en} {METRICS[metric].label_zh}", _fmt(metric, summary.headline[metric]))
     console.print(headline)
 
-    regions = Table(title="Stores by region")
+    regions = Table(title="Stores by region (net sales in million CNY)")
     regions.add_column("region")
     for metric in BY_REGION:
         regions.add_column(metric.replace("_", " "), justify="right")
     for row in summary.by_region:
-        regions.add_row(row["region"] or "–", *(_fmt(m, row[m]) for m in BY_REGION))
+        regions.add_row(row["region"] or "–", *(_fmt(m, row[m], compact=True) for m in BY_REGION))
     console.print(regions)
 
 
