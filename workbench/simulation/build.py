@@ -40,6 +40,7 @@ from workbench.simulation.seeding import rng
 from workbench.simulation.stock import Stock
 from workbench.simulation.tables import BackgroundSink, TableWriter, dates, labels, money, nullable
 from workbench.warehouse.engines import open_sink
+from workbench.warehouse.schema import TABLES
 
 GENERATOR_VERSION = "2"  # bump whenever the same scale and seed would give different tables
 BULK_LOAD_MEMORY = "3GB"
@@ -68,10 +69,26 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def build_warehouse(settings: Settings, scale: str | Scale = "demo", seed: int = 42, *, progress: bool = True) -> BuildReport:
+def build_warehouse(settings: Settings, scale: str | Scale = "demo", seed: int = 42, *, progress: bool = True,
+                    user: str = "u_admin") -> BuildReport:
     """Generate the chain at ``scale`` (a name in ``scales.SCALES``, or a ``Scale``) with ``seed`` into the
-    configured warehouse, replacing it atomically."""
+    configured warehouse, replacing it atomically.
+
+    ``user`` must be granted writes on every table (admin): the build is
+    authorised and audited by the policy file like any other write.
+    """
+    from workbench.governance.bulk import bulk_load
+    from workbench.governance.session import new_run_id
+
     chosen = scale if isinstance(scale, Scale) else get_scale(scale)
+    what = f"simulated chain, scale {chosen.name}, seed {seed}, into {settings.warehouse}"
+    with bulk_load(settings, user, list(TABLES), run_id=new_run_id(), what=what) as rows:
+        report = _build(settings, chosen, seed, progress)
+        rows.update(report.rows)
+    return report
+
+
+def _build(settings: Settings, chosen: Scale, seed: int, progress: bool) -> BuildReport:
     started = time.perf_counter()
     sink = open_sink(_bulk_load_settings(settings))
     writer_thread = BackgroundSink(sink)

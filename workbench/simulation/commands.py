@@ -17,7 +17,8 @@ from workbench.simulation.scales import SCALES
               help="Where to write (a .duckdb file, or a folder for pyspark). Default: the configured warehouse.")
 @click.option("--engine", type=click.Choice(["duckdb", "pyspark"]), default=None, help="Engine profile (default: configured).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None, quiet: bool) -> None:
+@click.option("--user", default="u_admin", show_default=True, help="Who loads it: needs write grants on every table (audited).")
+def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None, quiet: bool, user: str) -> None:
     """Generate the simulated chain into the warehouse (replaces it atomically).
 
     \b
@@ -36,6 +37,9 @@ def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None,
     settings = load_settings(**overrides)
     if warehouse is not None:
         settings = settings.with_(warehouse=warehouse.expanduser().resolve())
-    report = build_warehouse(settings, scale=scale, seed=seed, progress=not quiet)
+    try:
+        report = build_warehouse(settings, scale=scale, seed=seed, progress=not quiet, user=user)
+    except (PermissionError, LookupError) as err:
+        raise click.ClickException(str(err)) from None
     click.echo(report.format())
 
