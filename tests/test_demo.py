@@ -58,3 +58,25 @@ def test_summary_agrees_with_the_store_rows_a_user_can_see(first_run):
 def test_built_with_is_none_without_a_warehouse(tmp_path):
     settings = wb.load_settings(warehouse=tmp_path / "none.duckdb", audit_dir=tmp_path / "audit")
     assert built_with(settings) is None
+
+
+def test_summary_without_a_warehouse_says_how_to_build_one(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    monkeypatch.setenv("WB_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    result = CliRunner().invoke(main, ["summary"])
+    assert result.exit_code == 2
+    assert "no warehouse at" in result.output and "wb demo" in result.output and "Traceback" not in result.output
+
+
+def test_demo_data_refuses_a_business_user_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    monkeypatch.setenv("WB_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    result = CliRunner().invoke(main, ["demo-data", "--scale", "tiny", "--user", "u_store_001"])
+    assert result.exit_code == 2 and "run it as an admin" in result.output
+    assert not (tmp_path / "w.duckdb").exists()

@@ -120,9 +120,14 @@ def print_summary(summary: ChainSummary, settings: Settings) -> None:
 
 def _show_summary(settings: Settings) -> None:
     import workbench as wb
+    from workbench.cli_output import Refused
+    from workbench.warehouse.engines import WarehouseMissing
 
-    with wb.session(SUMMARY_USER, settings=settings, read_only=True, entry_point="cli") as s:
-        print_summary(chain_summary(s), settings)
+    try:
+        with wb.session(SUMMARY_USER, settings=settings, read_only=True, entry_point="cli") as s:
+            print_summary(chain_summary(s), settings)
+    except WarehouseMissing as err:
+        raise Refused(f"{err}; `wb demo` builds the default one") from None
 
 
 @click.command("summary")

@@ -7,21 +7,13 @@ code 2 (no traceback): the message already says what to do next.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
-import sys
 from typing import Callable
 
 import click
 
-
-class _Refused(click.ClickException):
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+from workbench.cli_output import Refused, print_rows
 
 
 def _clean_errors(func: Callable) -> Callable:
@@ -36,7 +28,7 @@ def _clean_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except (PermissionError, SqlError, LookupError, WarehouseMissing, AccessConfigError) as err:
-            raise _Refused(str(err).replace("\n", " ")) from None
+            raise Refused(str(err)) from None
 
     return wrapper
 
@@ -54,28 +46,6 @@ def _session(user: str):
         if issubclass(w.category, UserWarning):
             click.echo(f"warning: {w.message}", err=True)
     return s
-
-
-def _print_rows(rows: list[dict], columns: list[str], fmt: str, title: str | None = None) -> None:
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buf.getvalue(), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title, show_lines=False)
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-        # Piped or captured output gets a wide console, so names are not folded mid-word.
-        Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @click.command()
@@ -106,7 +76,7 @@ def users(as_json: bool) -> None:
             scope = f"{policy.attribute}: {', '.join(value) if isinstance(value, list) else value}"
         rows.append({"user": user.name, "role": user.role, "name": user.title, "scope": scope,
                      "writes": ", ".join(role.write) or "-"})
-    _print_rows(rows, ["user", "role", "name", "scope", "writes"], "json" if as_json else "table", title=str(config.path))
+    print_rows(rows, ["user", "role", "name", "scope", "writes"], "json" if as_json else "table", title=str(config.path))
 
 
 @click.command()
@@ -136,7 +106,7 @@ def tables(user: str, as_json: bool) -> None:
         {"table": i.qualified, "columns": ", ".join(c.name + ("*" if c.masked else "") for c in i.columns), "about": i.doc}
         for i in infos
     ]
-    _print_rows(rows, ["table", "columns", "about"], "table", title=f"Tables {user} may read (* masked)")
+    print_rows(rows, ["table", "columns", "about"], "table", title=f"Tables {user} may read (* masked)")
 
 
 @click.command()
@@ -165,8 +135,8 @@ def query(user: str, sql: str, fmt: str, limit: int) -> None:
             result = (expr.limit(limit) if limit else expr).to_pyarrow()
         except Exception as err:  # a run-time failure of the engine (bad cast ...): one line, audited already
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise _Refused(f"the query failed: {first}") from None
-    _print_rows(result.to_pylist(), result.column_names, fmt)
+            raise Refused(f"the query failed: {first}") from None
+    print_rows(result.to_pylist(), result.column_names, fmt)
 
 
 @click.command()
@@ -195,10 +165,10 @@ def audit(user: str, limit: int, of_user: str | None, status: str | None, as_jso
             log = log.filter(log.status == status)
         rows = log.order_by(log.ts.desc()).limit(limit).to_pyarrow().to_pylist()
     if as_json:
-        _print_rows(rows, [], "json")
+        print_rows(rows, [], "json")
         return
     for row in rows:
         row["ts"] = f"{row['ts']:%Y-%m-%d %H:%M:%S}" if row["ts"] else ""
         row["tables"] = ", ".join(row["tables"] or [])
         row["detail"] = (row["query"] or row["message"] or "")[:120]
-    _print_rows(rows, ["ts", "user", "role", "entry_point", "action", "status", "tables", "rows", "detail"], "table")
+    print_rows(rows, ["ts", "user", "role", "entry_point", "action", "status", "tables", "rows", "detail"], "table")

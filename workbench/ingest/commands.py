@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from workbench.cli_output import Refused
 from workbench.ingest.errors import IngestError
 
 # Files above this size get progress bars (below it a load takes about a second).
@@ -32,11 +33,6 @@ A file already loaded (same bytes) is not loaded again; rows whose key is
 already in the table count as duplicates. Bad rows go to raw.quarantine
 with the reason; look at them with the `wb query` line printed at the end.
 """
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 def _progress_factory(enabled: bool):
@@ -99,7 +95,7 @@ def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) 
     try:
         contract = get_contract(table)
     except IngestError as exc:
-        _fail(str(exc))
+        raise Refused(str(exc))
 
     import workbench as wb
 
@@ -107,20 +103,20 @@ def ingest(user: str, table: str, dry_run: bool, sheet: str | None, file: Path) 
         # A dry run reads only, so it does not hold the warehouse for writing.
         session = wb.session(user, entry_point="cli", read_only=True if dry_run else None)
     except Exception as exc:  # unknown user, missing warehouse ...: one line, not a traceback
-        _fail(f"cannot open a session for {user!r}: {exc}")
+        raise Refused(f"cannot open a session for {user!r}: {exc}")
 
     big = file.is_file() and file.stat().st_size >= PROGRESS_FROM_BYTES
     make_progress, bars = _progress_factory(big)
     try:
         result = run_ingest(session, file, contract, dry_run=dry_run, sheet=sheet, progress=make_progress)
     except IngestError as exc:
-        _fail(str(exc))
+        raise Refused(str(exc))
     except PermissionError as exc:
-        _fail(f"{user} may not load into raw.{contract.table} ({exc}); nothing was written. Ask an admin for write access to the raw layer")
+        raise Refused(f"{user} may not load into raw.{contract.table} ({exc}); nothing was written. Ask an admin for write access to the raw layer")
     except NotImplementedError as exc:
-        _fail(f"this engine cannot load files atomically ({exc}); nothing was written. Run ingest on the duckdb engine")
+        raise Refused(f"this engine cannot load files atomically ({exc}); nothing was written. Run ingest on the duckdb engine")
     except SchemaMismatch as exc:
-        _fail(
+        raise Refused(
             f"raw.{contract.table} does not match its contract ({exc}); nothing was written. "
             "It was created under an earlier contract: ask an admin to add the column(s) to the table"
         )

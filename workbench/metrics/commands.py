@@ -10,24 +10,14 @@ line and exit with code 2.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
-import math
-import sys
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any
 
 import click
 
-
-class _Refused(click.ClickException):
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+from workbench.cli_output import Refused, print_rows
 
 
 def open_source(user: str) -> AbstractContextManager:
@@ -51,7 +41,7 @@ def _parse_where(items: Iterable[str]) -> dict[str, list[Any]]:
         name, sep, raw = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise _Refused(f"--where takes DIMENSION=VALUE[,VALUE...], got {item!r}")
+            raise Refused(f"--where takes DIMENSION=VALUE[,VALUE...], got {item!r}")
         dtype = DIMENSIONS[name].dtype if name in DIMENSIONS else "string"
         where.setdefault(name, []).extend(_typed(v.strip(), dtype, name) for v in raw.split(","))
     return where
@@ -66,50 +56,8 @@ def _typed(value: str, dtype: str, name: str) -> Any:
         if dtype == "boolean":
             return {"true": True, "false": False}[value.lower()]
     except (ValueError, KeyError):
-        raise _Refused(f"--where {name}= takes {dtype} values, got {value!r}") from None
+        raise Refused(f"--where {name}= takes {dtype} values, got {value!r}") from None
     return value
-
-
-def _cell(value: Any) -> Any:
-    """A JSON / CSV friendly value: ISO dates, NaN as null."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _shown(value: Any) -> str:
-    """A table cell: money and counts with separators, shares with four decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(_cell(value))
-
-
-def _print(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None = None) -> None:
-    if fmt == "json":
-        click.echo(json.dumps([{c: _cell(r[c]) for c in columns} for r in rows], ensure_ascii=False, indent=1))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(columns)
-        writer.writerows([_cell(r[c]) for c in columns] for r in rows)
-        click.echo(buf.getvalue(), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(*(_shown(r[c]) for c in columns))
-        # Piped output gets a wide console so that long definitions wrap, not names.
-        Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def _grain(metric) -> str:
@@ -155,7 +103,7 @@ def metrics(ctx: click.Context, as_json: bool) -> None:
         return
     rows = [{"metric": m.name, "label": f"{m.label_en}\n{m.label_zh}", "unit": m.unit, "by": _grain(m),
              "definition": m.definition} for m in METRICS.values()]
-    _print(rows, ["metric", "label", "unit", "by", "definition"], "table", title="Metrics (wb metrics --json for all dimensions)")
+    print_rows(rows, ["metric", "label", "unit", "by", "definition"], "table", title="Metrics (wb metrics --json for all dimensions)")
 
 
 @metrics.command("dimensions")
@@ -166,7 +114,7 @@ def dimensions(as_json: bool) -> None:
 
     rows = [{"dimension": d.name, "kind": d.kind + (f" ({d.level})" if d.level else ""), "type": d.dtype,
              "meaning": d.doc} for d in DIMENSIONS.values()]
-    _print(rows, list(rows[0]), "json" if as_json else "table", title="Dimensions")
+    print_rows(rows, list(rows[0]), "json" if as_json else "table", title="Dimensions")
 
 
 @metrics.command("compute", epilog=_EXAMPLES)
@@ -189,6 +137,6 @@ def compute_command(metric_names: tuple[str, ...], user: str, by: tuple[str, ...
         with open_source(user) as source:
             result = compute(source, names, by=grain, start=start, end=end, where=filters).to_pyarrow()
     except (MetricError, PermissionError, LookupError, FileNotFoundError) as err:
-        raise _Refused(str(err).replace("\n", " ")) from None
+        raise Refused(str(err)) from None
     title = f"{', '.join(names)} by {', '.join(grain) or 'total'} (user {user})"
-    _print(result.to_pylist(), result.column_names, fmt, title=title)
+    print_rows(result.to_pylist(), result.column_names, fmt, title=title)

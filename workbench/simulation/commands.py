@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from workbench.cli_output import Refused
+
 from workbench.simulation.scales import SCALES
 
 
@@ -40,6 +42,6 @@ def demo_data(scale: str, seed: int, warehouse: Path | None, engine: str | None,
     try:
         report = build_warehouse(settings, scale=scale, seed=seed, progress=not quiet, user=user)
     except (PermissionError, LookupError) as err:
-        raise click.ClickException(str(err)) from None
+        raise Refused(str(err)) from None
     click.echo(report.format())
 
