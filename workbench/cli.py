@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("workbench.ingest.commands:ingest", "Load a POS / ERP export into the raw layer; bad rows go to quarantine."),
     "metrics": ("workbench.metrics.commands:metrics", "List the metric definitions, or compute metrics by dimensions."),
     "bench": ("workbench.bench.commands:bench", "Run a benchmark; print a table and write JSON."),
+    "mlflow": ("workbench.tracking.commands:mlflow_group", "Start, stop and inspect the local MLflow tracking server."),
+    "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),
 }
 
 

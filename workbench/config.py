@@ -10,6 +10,8 @@ point the same code elsewhere without editing files:
 ``WB_WAREHOUSE`` warehouse location for the chosen engine (file or folder)
 ``WB_ACCESS``    the users / roles / policies file
 ``WB_AUDIT_DIR`` folder of audit log files
+``WB_MODELS_DIR`` the local MLflow store (backend database, artifacts, server PID and log)
+``WB_MLFLOW_URI`` an MLflow server that is already running (read by ``workbench.tracking``)
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class Settings:
     audit_dir: Path
     data_dir: Path
     engine_options: dict[str, Any] = field(default_factory=dict)
+    # The local MLflow store (``models/store``) and the ``mlflow:`` section of the settings file.
+    models_dir: Path = field(default_factory=lambda: project_root() / "models" / "store")
+    mlflow: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (tests point one at a temp folder)."""
@@ -75,8 +80,10 @@ def load_settings(**overrides: Any) -> Settings:
         audit_dir=_resolve(root, os.environ.get("WB_AUDIT_DIR") or paths.get("audit", "data/audit")),
         data_dir=_resolve(root, paths.get("data", "data")),
         engine_options=profile,
+        models_dir=_resolve(root, os.environ.get("WB_MODELS_DIR") or raw.get("mlflow", {}).get("store", "models/store")),
+        mlflow=dict(raw.get("mlflow", {})),
     )
-    for name in ("warehouse", "access_file", "audit_dir", "data_dir"):
+    for name in ("warehouse", "access_file", "audit_dir", "data_dir", "models_dir"):
         if name in overrides and overrides[name] is not None:
             overrides[name] = _resolve(root, overrides[name])
     return settings.with_(**overrides) if overrides else settings
