@@ -76,6 +76,34 @@ before launch (the category x price band historical mean) and after launch
 
 Features are ibis expressions executed by the engine; each stage's table is
 fetched with one ``to_pandas()``.
+
+Measured (demo chain, seed 42; 2026-11, 2-core machine)
+-------------------------------------------------------
+``evaluate_hot_items`` for 2024AW, 2025SS and 2025AW (300 SKCs each; trained
+on 300 / 600 / 900 earlier SKCs; about 14 s per season). Precision@10 /
+@20 / @10 % (k = 30) and Spearman, mean over the three seasons:
+
+==========  ======================  =====  =====  =====  ========
+stage       method                  @10    @20    @10%   Spearman
+==========  ======================  =====  =====  =====  ========
+prelaunch   model                   0.10   0.12   0.13   0.15
+prelaunch   category_price_history  0.03   0.07   0.10   -0.05
+week1       model                   0.33   0.55   0.66   0.88
+week1       early_sell_through      0.30   0.48   0.64   0.88
+week2       model                   0.40   0.58   0.69   0.93
+week2       early_sell_through      0.30   0.48   0.69   0.94
+==========  ======================  =====  =====  =====  ========
+
+Before launch the outcome is mostly the hidden hot / cold factor, which no
+attribute shows: the model ranks better than the category x price band
+mean (which carries no signal here) but finds few of the top SKCs. After
+launch, early sell-through alone ranks nearly as well as the model; the
+model's gain is at the very top (top 10 / 20), within the noise of three
+seasons. Against the simulator's truth (``hot_share``, base rate about
+6 %): the week-1 model's top 10 holds 7-9 hot SKCs, its top 20 8-13;
+early sell-through's top 10 holds 9-10. Sell-through also carries the
+buyer's error (an over-bought hot SKC sells through less), so the top by
+8-week sell-through and the hot SKCs are not the same set.
 """
 
 from __future__ import annotations
