@@ -1,0 +1,102 @@
+"""Train at an as-of date and forecast SKU × store × day demand for the next 28 days.
+
+The two entry points every consumer uses (the notebook, the benchmark, the
+review gate, the pipelines): :func:`fit_at` trains on what was known at the
+as-of date; :func:`forecast_at` turns a model into P10 / P50 / P90 per size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.forecasting import features, model, sizes
+
+HORIZON = 28
+SIZE_CURVE_DAYS = 182  # half a year of sales behind the store size curves
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How much history a training run uses; Optuna may tune these too."""
+
+    n_origins: int = 12  # weekly origins behind the model
+    sample_every: int = 4  # keep one horizon in this many per series and origin
+    refit: bool = True  # retrain on all rows after calibrating the dispersion
+
+
+def data_range(session) -> tuple[dt.date, dt.date]:
+    """First and last sale day the user can see."""
+    sales = session.table("core.sales")
+    row = sales.aggregate(first=sales.sale_date.min(), last=sales.sale_date.max()).to_pandas().iloc[0]
+    if pd.isna(row["first"]):
+        raise ValueError("no sales visible in this scope: nothing to forecast (check the user's stores or the warehouse)")
+    return pd.Timestamp(row["first"]).date(), pd.Timestamp(row["last"]).date()
+
+
+def check_as_of(session, as_of: dt.date, plan: TrainingPlan, horizon: int = HORIZON) -> None:
+    """Refuse an as-of date the data cannot support, saying which dates would work."""
+    first, last = data_range(session)
+    earliest = first + dt.timedelta(days=features.LOOKBACK + 7 * plan.n_origins + horizon)
+    if as_of > last or as_of < earliest:
+        raise ValueError(
+            f"as-of date {as_of} is outside what the data supports: sales run {first}..{last}, and "
+            f"training needs {features.LOOKBACK + 7 * plan.n_origins + horizon} days of history, "
+            f"so choose an as-of date between {earliest} and {last}"
+        )
+
+
+def fit_at(session, as_of: dt.date, params: dict | None = None, plan: TrainingPlan = TrainingPlan(),
+           horizon: int = HORIZON) -> model.DemandModel:
+    """Train on data up to ``as_of``; calibrate the intervals on its last ``horizon`` days."""
+    check_as_of(session, as_of, plan, horizon)
+    spec = features.FrameSpec(
+        origins=features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1),
+        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sample_every,
+    )
+    frame = features.load_frame(session, spec)
+    calibration_from = as_of - dt.timedelta(days=horizon - 1)
+    return model.train(frame, calibration_from, params, trained_until=as_of, refit=plan.refit)
+
+
+def skc_forecast(session, fitted: model.DemandModel, as_of: dt.date, horizon: int = HORIZON) -> pd.DataFrame:
+    """SKC × store × day: mean and NB shape, for every ranged day in the horizon."""
+    frame = features.load_frame(session, features.FrameSpec(origins=(as_of,), horizon=horizon))
+    if frame.empty:
+        raise ValueError(f"nothing ranged in the {horizon} days after {as_of} in this scope: no series to forecast")
+    mean = fitted.predict_mean(frame)
+    return pd.DataFrame({
+        "store_id": frame["store_id"].to_numpy(), "skc_id": frame["skc_id"].to_numpy(),
+        "date": frame["date"].to_numpy(), "mean": mean, "nb_size": fitted.dispersion(mean),
+    })
+
+
+def split_to_sizes(skc: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """SKU rows from SKC rows: mean × size share; a thinned NB keeps its shape ``k``."""
+    rows = skc.merge(curves, on=["store_id", "skc_id"], how="inner")
+    mean = rows["mean"].to_numpy() * rows["size_share"].to_numpy()
+    dist = model.distribution(mean, rows["nb_size"].to_numpy())
+    out = rows[["sku_id", "store_id", "skc_id", "date"]].reset_index(drop=True)
+    return pd.concat([out, dist[["mean", "p10", "p50", "p90", "nb_size"]]], axis=1)
+
+
+def forecast_at(session, fitted: model.DemandModel, as_of: dt.date, horizon: int = HORIZON) -> pd.DataFrame:
+    """SKU × store × day demand with P10 / P50 / P90 (and the NB shape for allocation)."""
+    skc = skc_forecast(session, fitted, as_of, horizon)
+    start = as_of - dt.timedelta(days=SIZE_CURVE_DAYS - 1)
+    curves = sizes.store_size_curves(session, start, as_of)
+    pairs = skc[["store_id", "skc_id"]].drop_duplicates()
+    curves = curves.to_pandas()
+    curves = curves.merge(pairs, on=["store_id", "skc_id"], how="inner")
+    out = split_to_sizes(skc, curves)
+    out["date"] = pd.to_datetime(out["date"])
+    return out.sort_values(["store_id", "sku_id", "date"], kind="stable").reset_index(drop=True)
+
+
+def rollup(forecast: pd.DataFrame, hierarchy: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sum the mean forecast to any grain (SKC, store, region, brand, total) per day."""
+    frame = forecast.merge(hierarchy, on="sku_id", how="left") if set(by) - set(forecast.columns) else forecast
+    return frame.groupby(by + ["date"], observed=True, as_index=False)["mean"].sum()
+
