@@ -108,3 +108,51 @@ def ingest(rows: int, encodings: tuple[str, ...], seed: int, json_path: Path | N
         report.results += measure(rows, seed=seed, encoding=encoding)
     report.print_table()
     click.echo(f"JSON: {report.write_json(json_path)}")
+
+
+@bench.command("forecast")
+@click.option("--scale", type=click.Choice(SCALES), default="demo", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--user", default="u_pipeline", show_default=True,
+              help="Whose scope to forecast, e.g. u_region_east for one region's stores.")
+@click.option("--windows", "n_windows", type=int, default=3, show_default=True, help="28-day windows, back to back.")
+@click.option("--method", "methods", multiple=True, help="Only these methods (default: all five).")
+@click.option("--warehouse", type=click.Path(path_type=Path),
+              help="Benchmark this warehouse instead of data/bench/forecast-SCALE-SEED.duckdb.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
+def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[str, ...], warehouse: Path | None,
+             json_path: Path | None) -> None:
+    """Our demand model against seasonal naive, moving average, AutoETS and mlforecast.
+
+    Builds the simulated chain for SCALE and SEED once (kept under
+    data/bench/), then runs every method on the same rolling-origin windows
+    and scores WRMSSE per level, WAPE, bias, P10-P90 coverage and scaled
+    pinball loss against observed sales and against true demand.
+
+    \b
+    Examples:
+      wb bench forecast --scale tiny
+      wb bench forecast --scale demo --user u_region_east --method workbench --method moving_average
+      wb bench forecast --scale demo --seed 7 --json bench-results/forecast-demo-7.json
+    """
+    from workbench.config import load_settings
+    from workbench.demo import built_with
+    from workbench.forecasting.bench import METHODS, comparison, run_benchmark
+    from workbench.simulation.build import GENERATOR_VERSION, build_warehouse
+
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise click.BadParameter(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}", param_hint="--method")
+    path = warehouse or Path("data/bench") / f"forecast-{scale}-{seed}.duckdb"
+    settings = load_settings(engine="duckdb", warehouse=path)
+    wanted = {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION}
+    current = built_with(settings)
+    if warehouse is None and (current is None or any(current.get(k) != v for k, v in wanted.items())):
+        click.echo(f"Generating the {scale} chain (seed {seed}) into {settings.warehouse} ...", err=True)
+        build_warehouse(settings, scale=scale, seed=seed, progress=True)
+    report = run_benchmark(settings, user=user, n_windows=n_windows, methods=methods or METHODS, scale=scale,
+                           seed=seed, progress=lambda line: click.echo(line, err=True))
+    report.machine["user"] = user
+    report.print_table()
+    click.echo(comparison(report).round(3).to_string())
+    click.echo(f"JSON: {report.write_json(json_path)}")

@@ -156,15 +156,28 @@ def store_attributes(session) -> ir.Table:
     )
 
 
-def price_at_origin(session, origins: ir.Table) -> ir.Table:
-    """The ticket price in force at each origin per SKC and price channel (full_price / outlet).
+def planned_prices(session) -> ir.Table:
+    """Price spells per SKC and channel: (skc_id, channel, price, valid_from, valid_to).
 
-    Only prices decided by the origin are used: a markdown planned for next
-    week is not known to the forecast made today.
+    The ticket price of a target day is the *planned* price, as in the M5
+    competition, where the weeks' prices were given: markdowns and
+    clearance dates are set in the season plan, not discovered afterwards.
     """
     prices = session.table("core.price_changes")
-    known = prices.join(origins, prices.effective_date <= origins.origin)
-    return known.group_by(["skc_id", "channel", "origin"]).aggregate(price=known.price.argmax(known.effective_date))
+    following = prices.effective_date.lead().over(group_by=["skc_id", "channel"], order_by="effective_date")
+    return prices.select(
+        "skc_id", "channel", "price", valid_from=prices.effective_date,
+        valid_to=following.fill_null(panel.OPEN_END) - ibis.interval(days=1),
+    )
+
+
+def price_on_day(session, rows: ir.Table, channel: str) -> ir.Table:
+    """(skc_id, date, ``{channel}_price``) for the distinct SKC × day pairs of ``rows``."""
+    spells = planned_prices(session)
+    spells = spells.filter(spells.channel == channel)
+    days = rows.select("skc_id", "date").distinct()
+    hit = days.join(spells, [days.skc_id == spells.skc_id, days.date >= spells.valid_from, days.date <= spells.valid_to])
+    return hit.select(days.skc_id, days.date, **{f"{channel}_price": hit.price})
 
 
 def promotion_by_day(session, days: ir.Table, products: ir.Table) -> ir.Table:
@@ -180,12 +193,6 @@ def promotion_by_day(session, days: ir.Table, products: ir.Table) -> ir.Table:
     channel = (promos.channels == "all") | ((promos.channels == "online") == (grid.is_online == 1))
     hit = grid.join(promos, [grid.date >= promos.start_date, grid.date <= promos.end_date, in_scope, channel])
     return hit.group_by(["date", "brand_id", "category_id", "is_online"]).aggregate(promo_discount=hit.discount_pct.max())
-
-
-def _channel_price(prices: ir.Table, channel: str) -> ir.Table:
-    """The price of one channel, in a column named after it (``full_price_price``, ``outlet_price``)."""
-    chosen = prices.filter(prices.channel == channel)
-    return chosen.select("skc_id", "origin", **{f"{channel}_price": chosen.price})
 
 
 def target_days(daily: ir.Table, origins: ir.Table, spec: FrameSpec) -> ir.Table:
@@ -220,7 +227,6 @@ def model_frame(session, spec: FrameSpec) -> ir.Table:
     stats = recent_demand(daily, origins).cache()
     by_skc, by_store, by_cat_store = chain_demand(stats, products)
     ly_base, ly_daily = last_year_index(session, origins, products, spec)
-    prices = price_at_origin(session, origins)
     promos = promotion_by_day(session, panel.day_grid(min(spec.origins), spec.last_day), products)
     calendar = calendar_table(min(spec.origins), spec.last_day)
 
@@ -234,8 +240,8 @@ def model_frame(session, spec: FrameSpec) -> ir.Table:
         (by_cat_store, ["store_id", "category_id", "origin"]),
         (ly_base, ["category_id", "origin"]),
         (ly_daily, ["category_id", "ly_date"]),
-        (_channel_price(prices, "full_price"), ["skc_id", "origin"]),
-        (_channel_price(prices, "outlet"), ["skc_id", "origin"]),
+        (price_on_day(session, rows, "full_price"), ["skc_id", "date"]),
+        (price_on_day(session, rows, "outlet"), ["skc_id", "date"]),
         (promos, ["date", "brand_id", "category_id", "is_online"]),
         (calendar, ["date"]),
     ):
