@@ -92,7 +92,7 @@ def distribution(mean: np.ndarray, k: np.ndarray) -> pd.DataFrame:
     out = pd.DataFrame({"mean": mean, "nb_size": k})
     safe = np.maximum(mean, 1e-9)
     poisson = ~np.isfinite(k)
-    p = np.where(poisson, 0.5, k / (k + safe))
+    p = np.divide(k, k + safe, out=np.full_like(safe, 0.5), where=~poisson)
     for name, q in QUANTILES.items():
         nb = stats.nbinom.ppf(q, np.where(poisson, 1.0, k), p)
         out[name] = np.where(poisson, stats.poisson.ppf(q, safe), nb).astype(float)
