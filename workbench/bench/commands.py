@@ -119,9 +119,11 @@ def ingest(rows: int, encodings: tuple[str, ...], seed: int, json_path: Path | N
 @click.option("--method", "methods", multiple=True, help="Only these methods (default: all five).")
 @click.option("--warehouse", type=click.Path(path_type=Path),
               help="Benchmark this warehouse instead of data/bench/forecast-SCALE-SEED.duckdb.")
+@click.option("--cost-only", is_flag=True,
+              help="Measure our model's features + training + forecast only, no scoring (for `large`).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
 def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[str, ...], warehouse: Path | None,
-             json_path: Path | None) -> None:
+             cost_only: bool, json_path: Path | None) -> None:
     """Our demand model against seasonal naive, moving average, AutoETS and mlforecast.
 
     Builds the simulated chain for SCALE and SEED once (kept under
@@ -134,6 +136,7 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
       wb bench forecast --scale tiny
       wb bench forecast --scale demo --user u_region_east --method workbench --method moving_average
       wb bench forecast --scale demo --seed 7 --json bench-results/forecast-demo-7.json
+      wb bench forecast --scale large --cost-only --windows 1
     """
     from workbench.config import load_settings
     from workbench.demo import built_with
@@ -150,9 +153,12 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
     if warehouse is None and (current is None or any(current.get(k) != v for k, v in wanted.items())):
         click.echo(f"Generating the {scale} chain (seed {seed}) into {settings.warehouse} ...", err=True)
         build_warehouse(settings, scale=scale, seed=seed, progress=True)
+    if cost_only:
+        methods = ("workbench",)
     report = run_benchmark(settings, user=user, n_windows=n_windows, methods=methods or METHODS, scale=scale,
-                           seed=seed, progress=lambda line: click.echo(line, err=True))
+                           seed=seed, score=not cost_only, progress=lambda line: click.echo(line, err=True))
     report.machine["user"] = user
     report.print_table()
-    click.echo(comparison(report).round(3).to_string())
+    if not cost_only:
+        click.echo(comparison(report).round(3).to_string())
     click.echo(f"JSON: {report.write_json(json_path)}")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.bench.report import BenchReport, python_child, run_measured
+from workbench.forecasting.forecast import HORIZON
 
 PEER_METHODS = ("seasonal_naive", "moving_average", "autoets", "mlforecast_lgbm")
 METHODS = (*PEER_METHODS, "workbench")
@@ -48,6 +49,7 @@ def child(args: dict) -> None:
     total = time.perf_counter() - started
     forecast.to_parquet(work / f"{args['method']}.parquet")
     timings = {
+        "rows": len(forecast),
         "wall_s": total, "train_s": train_s if train_s is not None else total, "forecast_s": total - (train_s or 0),
         "peak_rss_mb": _own_peak_rss_mb(),
     }
@@ -133,8 +135,14 @@ def _write_inputs(session, window, work: Path) -> None:
 
 def run_benchmark(settings, *, user: str = "u_pipeline", n_windows: int = 3, methods=METHODS,
                   scale: str | None = None, seed: int | None = None, params: dict | None = None,
-                  progress=print) -> BenchReport:
-    """Every method on ``n_windows`` back-to-back 28-day windows ending on the last day of data."""
+                  score: bool = True, progress=print) -> BenchReport:
+    """Every method on ``n_windows`` back-to-back 28-day windows ending on the last day of data.
+
+    ``score=False`` measures cost only (our model alone: features, training
+    and the forecast), for chains too big to score on one machine.
+    """
+    if not score and tuple(methods) != ("workbench",):
+        raise ValueError("cost-only runs measure our model alone: pass methods=('workbench',)")
     import workbench as wb
     from workbench.forecasting import backtest
 
@@ -146,44 +154,49 @@ def run_benchmark(settings, *, user: str = "u_pipeline", n_windows: int = 3, met
     for origin in origins:
         work = Path(tempfile.mkdtemp(prefix="wb-bench-forecast-"))
         try:
-            window = backtest.load_window(session, origin, oracle=oracle)
-            _write_inputs(session, window, work)
+            window = backtest.load_window(session, origin, oracle=oracle) if score else None
+            if score:
+                _write_inputs(session, window, work)
             for method in methods:
                 progress(f"window {origin}: {method} ...")
-                args = {"method": method, "work": str(work), "origin": origin.isoformat(), "horizon": window.horizon,
+                args = {"method": method, "work": str(work), "origin": origin.isoformat(), "horizon": HORIZON,
                         "user": user, "settings": settings_args, "params": params}
                 run = run_measured(python_child(_CHILD.format(args=args)))
                 if run.returncode != 0:
                     raise RuntimeError(f"{method} failed on the window from {origin} (exit {run.returncode})")
                 timings = json.loads((work / f"{method}.json").read_text())
                 costs.append({"method": method, "origin": origin, **timings})
+                if not score:
+                    continue
                 forecast = pd.read_parquet(work / f"{method}.parquet")
                 for truth in (False, True):
                     scored = window.score(forecast, truth=truth).assign(method=method, origin=origin, truth=truth)
                     scores.append(scored)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return _report(pd.concat(scores), pd.DataFrame(costs), scale, seed, origins)
+    return _report(pd.concat(scores) if scores else None, pd.DataFrame(costs), scale, seed, origins)
 
 
 def _report(scores: pd.DataFrame, costs: pd.DataFrame, scale, seed, origins) -> BenchReport:
     """Means over windows per method × level × metric; times summed over windows, memory at its peak."""
     report = BenchReport("forecast", scale, seed)
     report.machine["windows"] = [o.isoformat() for o in origins]
-    means = scores.groupby(["method", "truth", "level", "metric"], as_index=False)["value"].mean()
-    for row in means.itertuples(index=False):
+    means = scores.groupby(["method", "truth", "level", "metric"], as_index=False)["value"].mean() if scores is not None else None
+    for row in means.itertuples(index=False) if means is not None else ():
         if not np.isfinite(row.value):
             continue
         metric = f"{row.metric}_true_demand" if row.truth else row.metric
         report.add(row.method, metric, round(float(row.value), 4), row.level)
     totals = costs.groupby("method").agg(
-        wall_s=("wall_s", "sum"), train_s=("train_s", "sum"), forecast_s=("forecast_s", "sum"), peak_rss_mb=("peak_rss_mb", "max")
+        wall_s=("wall_s", "sum"), train_s=("train_s", "sum"), forecast_s=("forecast_s", "sum"),
+        peak_rss_mb=("peak_rss_mb", "max"), rows=("rows", "max"),
     )
     for method, row in totals.iterrows():
         report.add(method, "wall_s", round(float(row.wall_s), 1))
         report.add(method, "train_wall_s", round(float(row.train_s), 1))
         report.add(method, "forecast_wall_s", round(float(row.forecast_s), 1))
         report.add(method, "peak_rss_mb", round(float(row.peak_rss_mb), 1))
+        report.add(method, "forecast_rows", int(row.rows))
     return report
 
 

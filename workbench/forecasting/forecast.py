@@ -23,8 +23,14 @@ class TrainingPlan:
     """How much history a training run uses; Optuna may tune these too."""
 
     n_origins: int = 12  # weekly origins behind the model
-    sample_every: int = 4  # keep one horizon in this many per series and origin
+    sample_every: int = 4  # keep one horizon in this many per series and origin (at least)
     refit: bool = True  # retrain on all rows after calibrating the dispersion
+    max_rows: int = 2_000_000  # a bigger chain samples horizons more thinly to stay near this
+
+    def sampling(self, n_series: int, horizon: int = HORIZON) -> int:
+        """One horizon in how many: ``sample_every``, or thinner when the chain is large."""
+        rows = n_series * (self.n_origins + horizon // 7 - 1) * horizon
+        return max(self.sample_every, -(-rows // self.max_rows))
 
 
 def data_range(session) -> tuple[dt.date, dt.date]:
@@ -48,13 +54,20 @@ def check_as_of(session, as_of: dt.date, plan: TrainingPlan, horizon: int = HORI
         )
 
 
+def ranged_series(session, day: dt.date) -> int:
+    """How many store × SKC pairs are ranged on ``day`` (sizes the training sample)."""
+    a = session.table("core.assortment")
+    live = a.filter(a.start_date <= day, a.end_date.isnull() | (a.end_date >= day))
+    return int(live.count().to_pyarrow().as_py())
+
+
 def fit_at(session, as_of: dt.date, params: dict | None = None, plan: TrainingPlan = TrainingPlan(),
            horizon: int = HORIZON) -> model.DemandModel:
     """Train on data up to ``as_of``; calibrate the intervals on its last ``horizon`` days."""
     check_as_of(session, as_of, plan, horizon)
     spec = features.FrameSpec(
         origins=features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1),
-        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sample_every,
+        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sampling(ranged_series(session, as_of), horizon),
     )
     frame = features.load_frame(session, spec)
     calibration_from = as_of - dt.timedelta(days=horizon - 1)
