@@ -203,3 +203,37 @@ def test_windows_are_back_to_back_and_end_on_the_last_day():
     origins = backtest.window_origins(dt.date(2025, 12, 31), 3)
     assert origins == [dt.date(2025, 10, 8), dt.date(2025, 11, 5), dt.date(2025, 12, 3)]
     assert origins[-1] + dt.timedelta(days=28) == dt.date(2025, 12, 31)
+
+
+class _Unbound:
+    """The session's tables as unbound ibis tables: expressions compile for any engine."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def table(self, name: str):
+        import ibis
+
+        return ibis.table(self.session.table(name).schema(), name=name.replace(".", "_"))
+
+
+def test_the_feature_expressions_compile_for_spark(session):
+    import ibis
+
+    ibis.pyspark  # noqa: B018 - registers the pyspark options the compiler reads
+    unbound = _Unbound(session)
+    spec = features.FrameSpec(origins=(AS_OF,), horizon=28, train=True, last_target=AS_OF + dt.timedelta(days=28))
+    origins = features.origin_table(spec.origins)
+    daily = panel.skc_store_daily(unbound, spec.first_day, spec.last_day)
+    products = features.product_attributes(unbound)
+    rows = features.target_days(daily, origins, spec)
+    for expr in (
+        daily,
+        features.recent_demand(daily, origins),
+        rows,
+        features.promotion_by_day(unbound, panel.day_grid(AS_OF, spec.last_day), products),
+        features.price_on_day(unbound, rows, "outlet"),
+        features.last_year_index(unbound, origins, products, spec)[0],
+        sizes.store_size_curves(unbound, dt.date(2025, 6, 1), AS_OF),
+    ):
+        assert "SELECT" in ibis.to_sql(expr, dialect="pyspark")
