@@ -275,6 +275,8 @@ def load_frame(session, spec: FrameSpec) -> pd.DataFrame:
     rows = model_frame(session, spec).to_pyarrow().to_pandas()
     for column in ("origin", "date"):
         rows[column] = pd.to_datetime(rows[column])
+    # Engines return rows in any order, and LightGBM's result depends on it: fix it.
+    rows = rows.sort_values(list(KEYS), kind="stable", ignore_index=True)
     floats = rows.select_dtypes("float64").columns
     rows[floats] = rows[floats].astype("float32")
     products = product_attributes(session).drop("brand_id", "category_id", "launch_date", "season_end_date", "full_price")

@@ -61,15 +61,19 @@ def ranged_series(session, day: dt.date) -> int:
     return int(live.count().to_pyarrow().as_py())
 
 
+def training_spec(session, as_of: dt.date, plan: TrainingPlan, horizon: int = HORIZON) -> features.FrameSpec:
+    """Weekly origins up to a week before ``as_of``; targets never after it; sampled to the plan's size."""
+    return features.FrameSpec(
+        origins=features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1),
+        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sampling(ranged_series(session, as_of), horizon),
+    )
+
+
 def fit_at(session, as_of: dt.date, params: dict | None = None, plan: TrainingPlan = TrainingPlan(),
            horizon: int = HORIZON) -> model.DemandModel:
     """Train on data up to ``as_of``; calibrate the intervals on its last ``horizon`` days."""
     check_as_of(session, as_of, plan, horizon)
-    spec = features.FrameSpec(
-        origins=features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1),
-        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sampling(ranged_series(session, as_of), horizon),
-    )
-    frame = features.load_frame(session, spec)
+    frame = features.load_frame(session, training_spec(session, as_of, plan, horizon))
     calibration_from = as_of - dt.timedelta(days=horizon - 1)
     return model.train(frame, calibration_from, params, trained_until=as_of, refit=plan.refit)
 

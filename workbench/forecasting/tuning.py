@@ -202,16 +202,8 @@ def git_commit() -> str | None:
 
 def fit_sorted(session, as_of: dt.date, params: Mapping[str, Any] | None = None,
                plan: forecast.TrainingPlan = forecast.TrainingPlan(), horizon: int = forecast.HORIZON) -> model.DemandModel:
-    """:func:`forecast.fit_at` on a training frame in a fixed row order, so that a refit gives the same model.
-
-    Same frame, calibration and training as ``fit_at`` (which checks the
-    as-of date; :func:`tune` checks all of its windows up front).
-    """
-    spec = features.FrameSpec(
-        origins=features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1),
-        horizon=horizon, train=True, last_target=as_of, sample_every=plan.sample_every,
-    )
-    frame = features.load_frame(session, spec).sort_values(list(features.KEYS), kind="stable", ignore_index=True)
+    """:func:`forecast.fit_at` without its as-of check (:func:`tune` checks all of its windows up front)."""
+    frame = features.load_frame(session, forecast.training_spec(session, as_of, plan, horizon))
     return model.train(frame, as_of - dt.timedelta(days=horizon - 1), dict(params or {}), trained_until=as_of,
                        refit=plan.refit)
 
