@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("workbench.bench.commands:bench", "Run a benchmark; print a table and write JSON."),
     "mlflow": ("workbench.tracking.commands:mlflow_group", "Start, stop and inspect the local MLflow tracking server."),
     "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),
+    "forecast": ("workbench.forecasting.commands:forecast", "Train, score (write marts.forecast) and show the demand forecast."),
 }
 
 

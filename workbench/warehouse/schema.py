@@ -327,13 +327,35 @@ TRUTH = [
     ], key=("key",)),
 ]
 
+# Outputs of notebooks and pipelines. Not in TABLES: the simulator does not build them; the first
+# governed write creates each (from data cast to this contract), and a re-run for the same as-of
+# date replaces its rows (``session.write(..., mode="replace_where", where={"as_of": day})``).
+# The door appends ``run_id`` as the last column of a table it creates.
+MARTS = [
+    _t("marts", "forecast", "Daily demand forecast per SKU and location, P10 / P50 / P90, one set per as-of date "
+       "(workbench.forecasting.output; replaced per as_of).", [
+        ("as_of", "date", "last day of data the forecast was made with", False),
+        ("model_version", "int32", "registered version of demand_forecast that made it"),
+        ("sku_id", "int32", "item", False),
+        ("store_id", "int32", "location", False),
+        ("date", "date", "forecast day (as_of + 1 .. as_of + horizon)", False),
+        ("p10", "float64", "10 % quantile of units demanded"),
+        ("p50", "float64", "median units demanded"),
+        ("p90", "float64", "90 % quantile of units demanded"),
+        ("mean", "float64", "expected units demanded (as if in stock)", False),
+        ("nb_size", "float64", "negative-binomial shape k (Var = mean + mean^2 / k; inf: Poisson)"),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("as_of", "sku_id", "store_id", "date")),
+]
+
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
+OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
 
 
 def spec(name: str) -> TableSpec:
     """Look a table up by ``layer.name``, or by bare name in ``core``."""
     qualified = name if "." in name else f"core.{name}"
     try:
-        return TABLES[qualified]
+        return TABLES[qualified] if qualified in TABLES else OUTPUTS[qualified]
     except KeyError:
         raise KeyError(f"no table {name!r} in the warehouse schema (workbench/warehouse/schema.py)") from None
