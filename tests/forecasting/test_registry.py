@@ -42,12 +42,14 @@ def test_a_recipe_round_trips_and_flattens_for_mlflow():
     assert set(flat) == {f"lgb.{k}" for k in recipe.params} | {f"plan.{k}" for k in dataclasses.asdict(recipe.plan)} | {"horizon"}
 
 
-def test_the_training_window_is_the_frame_fit_at_builds():
-    window = registry.training_window(AS_OF, TrainingPlan(n_origins=4), 28)
+def test_the_training_window_is_the_frame_fit_at_builds(tiny_settings):
+    with wb.session("u_pipeline", settings=tiny_settings, read_only=True) as s:
+        window = registry.training_window(s, AS_OF, TrainingPlan(n_origins=4), 28)
     # 4 + 3 weekly origins ending a week before the as-of date, each with 56 days behind it.
     first_origin = AS_OF - dt.timedelta(days=7 * 7)
     assert window["start"] == first_origin - dt.timedelta(days=features.LOOKBACK - 1)
     assert (window["end"], window["as_of"], window["calibration_from"]) == (AS_OF, AS_OF, AS_OF - dt.timedelta(days=27))
+    assert (window["origins"], window["sample_every"]) == (7, 4)  # the tiny chain needs no thinning
 
 
 def test_review_windows_come_from_the_settings_file_or_the_environment(monkeypatch):

@@ -42,7 +42,7 @@ import pandas as pd
 
 from workbench.config import Settings
 from workbench.forecasting import features
-from workbench.forecasting.forecast import HORIZON, TrainingPlan
+from workbench.forecasting.forecast import HORIZON, TrainingPlan, training_spec
 from workbench.forecasting.model import DemandModel
 from workbench.tracking.registry import (
     CHAMPION,
@@ -142,16 +142,17 @@ class RegisteredForecast:
     reviewed: bool = False  # it passed the review gate once (a champion, or a previous one)
 
 
-def training_window(as_of: dt.date, plan: TrainingPlan = TrainingPlan(), horizon: int = HORIZON) -> dict[str, Any]:
-    """The days a model trained at ``as_of`` learnt from (as :func:`forecast.fit_at` builds its frame)."""
-    origins = features.training_origins(as_of - dt.timedelta(days=7), plan.n_origins + horizon // 7 - 1)
-    spec = features.FrameSpec(origins=origins, horizon=horizon, train=True, last_target=as_of)
+def training_window(session, as_of: dt.date, plan: TrainingPlan = TrainingPlan(), horizon: int = HORIZON) -> dict[str, Any]:
+    """The days a model trained at ``as_of`` learnt from: the frame :func:`forecast.fit_at` builds."""
+    spec = training_spec(session, as_of, plan, horizon)
     return {
         "start": spec.first_day,
         "end": as_of,
         "as_of": as_of,
         "calibration_from": as_of - dt.timedelta(days=horizon - 1),
         "last_year_from": spec.first_day - dt.timedelta(days=features.LAST_YEAR + 28),  # seasonality features
+        "origins": len(spec.origins),
+        "sample_every": spec.sample_every,  # thinner than the plan's on a large chain
     }
 
 
@@ -196,6 +197,7 @@ def log_model_run(
     as_of: dt.date,
     scope: str,
     input_example: pd.DataFrame,
+    data_window: Mapping[str, Any],
     plan: TrainingPlan = TrainingPlan(),
     horizon: int = HORIZON,
     metrics: pd.DataFrame | None = None,
@@ -203,7 +205,6 @@ def log_model_run(
     backtest_figure: "Figure | None" = None,
     feature_importance: pd.DataFrame | None = None,
     params: Mapping[str, Any] | None = None,
-    data_window: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     settings: Settings | None = None,
 ) -> int:
@@ -216,8 +217,8 @@ def log_model_run(
       review gate refits; logged as ``plan.*``, ``horizon``, ``lgb.*``.
     - ``metrics``: levels x metrics of a backtest (``WindowData.score``);
       ``segments``: ``score_segments`` rows, logged as ``backtest_segments.csv``.
+    - ``data_window``: what it learnt from (:func:`training_window`).
     - ``params``: more parameters to log (the backtest origin ...).
-    - ``data_window``: defaults to :func:`training_window`.
     """
     name = model_name()
     recipe = Recipe(dict(fitted.params), plan, horizon)
@@ -226,14 +227,13 @@ def log_model_run(
     model_path.write_bytes(pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL))
     recipe_path = folder / "recipe.json"
     recipe_path.write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True, default=str), encoding="utf-8")
-    window = dict(data_window) if data_window is not None else training_window(as_of, plan, horizon)
     version = log_training_run(
         EXPERIMENT,
         model_name=name,
         python_model=DemandForecastModel(),
         artifacts={MODEL_ARTIFACT: model_path, RECIPE_ARTIFACT: recipe_path},
         input_example=example_rows(input_example),
-        data_window=window,
+        data_window=data_window,
         params={**recipe.log_params(), "scope": scope, **dict(params or {})},
         metrics=metrics,
         feature_importance=feature_importance if feature_importance is not None else importance_of(fitted),

@@ -32,8 +32,8 @@ the number. Data are read through a governed session of
 Each window's actuals (:class:`~workbench.forecasting.backtest.WindowData`)
 are loaded once per process and shared by both versions; a recipe's score
 on a window is kept too, so reviewing the same champion again in one process
-does not retrain it (a refit would differ only by noise: the engine returns
-the training rows in no fixed order, and bagging samples by position).
+does not retrain it (fits are reproducible: the training frame comes in a
+fixed row order, so a refit would give the same score).
 
 The result
 ----------

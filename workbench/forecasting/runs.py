@@ -176,7 +176,7 @@ def train(session, as_of: Any, *, params: dict | None = None, plan: TrainingPlan
     ``backtest`` is skipped (with a note) when the data before ``as_of`` is
     too short for a second fit. ``register=False`` trains without MLflow.
     """
-    from workbench.forecasting.registry import Recipe, log_model_run
+    from workbench.forecasting.registry import Recipe, log_model_run, training_window
 
     as_of = parse_day(as_of)
     check_as_of(session, as_of, plan, horizon)  # says which dates work; an empty scope fails here
@@ -200,7 +200,8 @@ def train(session, as_of: Any, *, params: dict | None = None, plan: TrainingPlan
         window = {"backtest_origin": result.backtest_origin} if result.backtest_origin else {}
         result.version = log_model_run(
             fitted, as_of=as_of, scope=session.user.name, input_example=example_frame(session, as_of, horizon),
-            plan=plan, horizon=horizon, metrics=result.metrics, segments=result.segments,
+            data_window=training_window(session, as_of, plan, horizon), plan=plan, horizon=horizon,
+            metrics=result.metrics, segments=result.segments,
             backtest_figure=accuracy_by_level(result.metrics) if result.metrics is not None else None,
             params=window, settings=settings,
         )
