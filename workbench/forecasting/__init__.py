@@ -13,6 +13,9 @@ Modules, in the order data flows through them:
 - ``tuning``      Optuna search with a stored study
 - ``hot_items``   爆款预测: sell-through of new style-colours after 8 weeks, ranked
 - ``output``      the ``marts.forecast`` table, replaced per as-of date
+- ``registry``    the model in MLflow (pyfunc with its recipe); ``review`` scores recipes for the gate
+- ``runs``        train / score steps shared by ``wb forecast`` and the notebook (``report``, ``plots``)
+- ``bench``       ``wb bench forecast``: every method on the same windows
 """
 
 import os

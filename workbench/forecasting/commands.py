@@ -199,3 +199,42 @@ def show(as_of: str | None, stores: tuple[str, ...], skus: tuple[str, ...], user
     frame = frame.assign(as_of=frame["as_of"].dt.date, date=frame["date"].dt.date)
     print_rows(frame[columns].to_dict("records"), columns, fmt,
                title=f"marts.forecast: {len(frame)} of {total} rows" if fmt == "table" else None)
+
+
+@forecast.command()
+@click.option("--as-of", "as_of", required=True, help="Last day of data; the CV windows end here (YYYY-MM-DD).")
+@click.option("--trials", "n_trials", type=click.IntRange(1), default=20, show_default=True, help="Trials to run.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
+              help="Time budget in seconds (a running trial finishes).")
+@click.option("--windows", "n_windows", type=click.IntRange(1), default=3, show_default=True,
+              help="Rolling-origin windows of 28 days.")
+@click.option("--user", default="u_pipeline", show_default=True, help="Whose governed session the search reads.")
+@click.option("--seed", type=int, default=0, show_default=True, help="TPE sampler seed.")
+@click.option("--study", "study_name", default=None, help="Study name (default: demand_forecast-AS_OF); resumed if stored.")
+@_clean_errors
+def tune(as_of: str, n_trials: int, timeout_s: float | None, n_windows: int, user: str, seed: int,
+         study_name: str | None) -> None:
+    """Search LightGBM and training-plan settings with Optuna (stored study, pruning, fixed seed).
+
+    The study lives in the models store (SQLite) and resumes when run again;
+    the default settings are always its first trial. Use the best values
+    with `wb forecast train` via the notebook's parameters, or read them with
+    `optuna` from the printed storage.
+
+    \b
+    Examples:
+      wb forecast tune --as-of 2025-12-03 --trials 10 --timeout 3600
+      wb forecast tune --as-of 2025-12-03 --windows 2 --study nightly-tune
+    """
+    from workbench.forecasting.runs import parse_day
+    from workbench.forecasting.tuning import tune as run_tuning
+
+    with _session(user, write=False) as s:
+        result = run_tuning(s, as_of=parse_day(as_of), n_trials=n_trials, timeout_s=timeout_s, n_windows=n_windows,
+                            seed=seed, study_name=study_name)
+    click.echo(f"study {result.study_name} in {result.storage}")
+    click.echo(f"best trial {result.best_trial}: WRMSSE {result.best_value:.4f} over windows "
+               f"{', '.join(d.isoformat() for d in result.windows)}")
+    for key, value in sorted(result.best_params.items()):
+        click.echo(f"  {key} = {value}")
+    click.echo(f"  plan = {result.best_plan}")

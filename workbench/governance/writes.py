@@ -119,7 +119,7 @@ def rows_outside_where(data: pa.Table, where: Mapping[str, Any]) -> int:
     missing = [c for c in where if c not in data.column_names]
     if missing:
         raise SchemaMismatch(f"replace_where columns not in the data: {', '.join(missing)}")
-    inside = pa.chunked_array([pa.array([True] * data.num_rows)])
+    inside = pa.chunked_array([pa.array([True] * data.num_rows, type=pa.bool_())])  # typed: 0 rows is null-typed
     for col, value in where.items():
         inside = pc.and_(inside, _mask(data.column(col), value))
     return data.num_rows - pc.sum(inside.cast(pa.int64())).as_py() if data.num_rows else 0
@@ -130,7 +130,7 @@ def rows_out_of_scope(data: pa.Table, scope: Scope, location_columns: Mapping[st
     cols = location_columns_of(data.column_names, location_columns)
     if scope.unrestricted or not cols or not data.num_rows:
         return 0
-    visible = pa.chunked_array([pa.array([False] * data.num_rows)])
+    visible = pa.chunked_array([pa.array([False] * data.num_rows, type=pa.bool_())])
     for col in cols:
         keys = pa.array(scope.keys_for(location_columns[col])).cast(data.column(col).type)
         visible = pc.or_(visible, pc.fill_null(pc.is_in(data.column(col), value_set=keys), False))
