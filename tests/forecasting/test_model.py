@@ -190,6 +190,14 @@ def test_size_curves_sum_to_one_per_store_and_style_colour(session):
     totals = curves.groupby(["store_id", "skc_id"])["size_share"].sum()
     assert np.allclose(totals, 1.0)
     assert (curves.size_share > 0).all()
+    # Asking for a few pairs gives the same shares as the whole grid.
+    import ibis
+
+    some = curves[["store_id", "skc_id"]].drop_duplicates().head(5)
+    few = sizes.store_size_curves(session, dt.date(2025, 6, 1), dt.date(2025, 11, 30), ibis.memtable(some)).to_pandas()
+    keys = ["store_id", "skc_id", "sku_id"]
+    both = few.merge(curves, on=keys, suffixes=("_few", "_all"))
+    assert len(both) == len(few) > 0 and np.allclose(both.size_share_few, both.size_share_all)
 
 
 def test_an_as_of_date_outside_the_data_is_refused_with_the_dates_that_work(session):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis
 import pandas as pd
 
 from workbench.forecasting import features, model, sizes
@@ -103,10 +104,8 @@ def forecast_at(session, fitted: model.DemandModel, as_of: dt.date, horizon: int
     """SKU × store × day demand with P10 / P50 / P90 (and the NB shape for allocation)."""
     skc = skc_forecast(session, fitted, as_of, horizon)
     start = as_of - dt.timedelta(days=SIZE_CURVE_DAYS - 1)
-    curves = sizes.store_size_curves(session, start, as_of)
-    pairs = skc[["store_id", "skc_id"]].drop_duplicates()
-    curves = curves.to_pandas()
-    curves = curves.merge(pairs, on=["store_id", "skc_id"], how="inner")
+    pairs = ibis.memtable(skc[["store_id", "skc_id"]].drop_duplicates())
+    curves = sizes.store_size_curves(session, start, as_of, pairs).to_pandas()
     out = split_to_sizes(skc, curves)
     out["date"] = pd.to_datetime(out["date"])
     return out.sort_values(["store_id", "sku_id", "date"], kind="stable").reset_index(drop=True)

@@ -57,12 +57,18 @@ def store_tilt(session, start: dt.date, end: dt.date) -> ir.Table:
     return local.select("store_id", "category", "size_rank", tilt=mix / local.chain_mix)
 
 
-def store_size_curves(session, start: dt.date, end: dt.date) -> ir.Table:
-    """(store_id, skc_id, sku_id, size_share) for every store × SKU the store could sell; shares sum to 1 per SKC."""
+def store_size_curves(session, start: dt.date, end: dt.date, pairs: ir.Table | None = None) -> ir.Table:
+    """(store_id, skc_id, sku_id, size_share); shares sum to 1 per store × SKC.
+
+    For every store × SKC, or only the (store_id, skc_id) ``pairs`` given
+    (the series being forecast: a large chain ranges a fraction of all pairs).
+    """
     products = session.table("core.products").select("sku_id", "skc_id", "category", "size_rank")
     chain = chain_size_curve(session, start, end).join(products.drop("skc_id"), "sku_id")
-    stores = session.table("core.stores").select("store_id")
-    grid = chain.cross_join(stores)
+    if pairs is None:
+        grid = chain.cross_join(session.table("core.stores").select("store_id"))
+    else:
+        grid = chain.join(pairs.select("store_id", "skc_id").distinct(), "skc_id")
     tilt = store_tilt(session, start, end)
     grid = grid.left_join(tilt, ["store_id", "category", "size_rank"]).select(~ibis.selectors.endswith("_right"))
     weight = grid.chain_share * grid.tilt.fill_null(1.0)
