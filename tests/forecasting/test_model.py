@@ -20,23 +20,11 @@ def session(tiny_settings):
     return wb.session("u_pipeline", settings=tiny_settings, read_only=True)
 
 
-class _Sql:
-    """Hand-written SQL through the governed door (an admin session), for checking the expressions."""
-
-    def __init__(self, settings):
-        self.admin = wb.session("u_admin", settings=settings, read_only=True)
-
-    def execute(self, query: str) -> "_Sql":
-        self.result = self.admin.sql(query).to_pandas()
-        return self
-
-    def fetchone(self) -> tuple:
-        return tuple(self.result.iloc[0])
-
-
 @pytest.fixture(scope="module")
-def con(tiny_settings, session):
-    return _Sql(tiny_settings)
+def first_row(tiny_settings):
+    """The first row of hand-written SQL, run through the governed door as admin."""
+    admin = wb.session("u_admin", settings=tiny_settings, read_only=True)
+    return lambda query: tuple(admin.sql(query).to_pandas().iloc[0])
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +60,9 @@ def test_calendar_refuses_a_year_without_a_spring_festival_date():
 # ---------------------------------------------------------------- censoring
 
 
-def test_a_day_with_every_size_out_of_stock_has_no_availability(session, con):
+def test_a_day_with_every_size_out_of_stock_has_no_availability(session, first_row):
     # Find a store × SKC × day on which every size of the SKC was in an out-of-stock spell.
-    store, skc, day = con.execute("""
+    store, skc, day = first_row("""
         with out as (
             select o.store_id, p.skc_id, d::date as day, count(distinct o.sku_id) as n_out
             from core.out_of_stock o join core.products p using (sku_id),
@@ -85,7 +73,7 @@ def test_a_day_with_every_size_out_of_stock_has_no_availability(session, con):
         join (select skc_id, count(*) n from core.products group by 1) s using (skc_id)
         join core.assortment a on a.store_id = out.store_id and a.skc_id = out.skc_id
              and out.day between a.start_date and coalesce(a.end_date, date '2999-01-01')
-        where n_out = s.n order by all limit 1""").fetchone()
+        where n_out = s.n order by all limit 1""")
     daily = panel.skc_store_daily(session, dt.date(2025, 6, 1), dt.date(2025, 6, 30)).to_pandas()
     row = daily[(daily.store_id == store) & (daily.skc_id == skc) & (pd.to_datetime(daily.date) == pd.Timestamp(day))]
     assert len(row) == 1 and row.avail_share.iloc[0] == 0.0
@@ -93,18 +81,18 @@ def test_a_day_with_every_size_out_of_stock_has_no_availability(session, con):
     assert (daily.avail_share == 1).mean() > 0.3  # most days are fully in stock
 
 
-def test_the_panel_keeps_every_unit_sold(session, con):
+def test_the_panel_keeps_every_unit_sold(session, first_row):
     daily = panel.skc_store_daily(session, dt.date(2025, 3, 1), dt.date(2025, 5, 31)).to_pandas()
-    sold = con.execute(
+    (sold,) = first_row(
         "select sum(qty) from core.sales where line_type = 'sale' and sale_date between '2025-03-01' and '2025-05-31'"
-    ).fetchone()[0]
+    )
     assert daily.units.sum() == pytest.approx(sold)
 
 
 # ---------------------------------------------------------------- features
 
 
-def test_rolling_rates_count_in_stock_days_only(session, con):
+def test_rolling_rates_count_in_stock_days_only(session):
     origin = dt.date(2025, 9, 30)
     spec = features.FrameSpec(origins=(origin,), horizon=7)
     frame = features.load_frame(session, spec)

@@ -138,15 +138,24 @@ def peer_history(session, window: WindowData) -> pd.DataFrame:
     return frame[["unique_id", "ds", "y"]]
 
 
-def series_id(store_id, sku_id) -> np.ndarray:
-    """One integer per store × SKU (store in the high digits)."""
-    return np.asarray(store_id, dtype=np.int64) * 10_000_000 + np.asarray(sku_id, dtype=np.int64)
+SERIES_ID_BASE = 10_000_000  # item ids stay below it; the store id sits in the digits above
+
+
+def series_id(store_id, item_id) -> np.ndarray:
+    """One integer per store × item (SKU or SKC), for Nixtla's ``unique_id``."""
+    return np.asarray(store_id, dtype=np.int64) * SERIES_ID_BASE + np.asarray(item_id, dtype=np.int64)
+
+
+def split_series_id(ids) -> tuple[np.ndarray, np.ndarray]:
+    """(store_id, item_id) back from :func:`series_id`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return ids // SERIES_ID_BASE, ids % SERIES_ID_BASE
 
 
 def from_series_id(frame: pd.DataFrame) -> pd.DataFrame:
     """Back from Nixtla's ``unique_id`` / ``ds`` to ``sku_id`` / ``store_id`` / ``date``."""
-    ids = frame["unique_id"].to_numpy(dtype=np.int64)
+    stores, items = split_series_id(frame["unique_id"])
     out = frame.drop(columns=["unique_id"]).rename(columns={"ds": "date"})
-    out.insert(0, "store_id", (ids // 10_000_000).astype(np.int32))
-    out.insert(0, "sku_id", (ids % 10_000_000).astype(np.int32))
+    out.insert(0, "store_id", stores.astype(np.int32))
+    out.insert(0, "sku_id", items.astype(np.int32))
     return out

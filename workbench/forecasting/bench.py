@@ -124,9 +124,9 @@ def _write_inputs(session, window, work: Path) -> None:
     sku = backtest.peer_history(session, window)
     sku.to_parquet(work / "history_sku.parquet")
     hierarchy = window.hierarchy.set_index("sku_id")["skc_id"]
-    ids = sku["unique_id"].to_numpy()
-    skc_ids = hierarchy.reindex(ids % 10_000_000).to_numpy()
-    skc = pd.DataFrame({"unique_id": backtest.series_id(ids // 10_000_000, skc_ids), "ds": sku["ds"], "y": sku["y"]})
+    stores, skus = backtest.split_series_id(sku["unique_id"])
+    skc_ids = hierarchy.reindex(skus).to_numpy()
+    skc = pd.DataFrame({"unique_id": backtest.series_id(stores, skc_ids), "ds": sku["ds"], "y": sku["y"]})
     skc = skc.groupby(["unique_id", "ds"], as_index=False, sort=True)["y"].sum()
     skc.to_parquet(work / "history_skc.parquet")
     start = window.origin - dt.timedelta(days=SIZE_CURVE_DAYS - 1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.forecasting import model, panel
+from workbench.forecasting.backtest import series_id
 from workbench.forecasting.forecast import rollup
 from workbench.forecasting.plots import LEVEL_ORDER
 
@@ -116,7 +117,7 @@ def summary(session, forecast: pd.DataFrame, by: str = "region") -> pd.DataFrame
     """Per ``by``: SKU x store series, days, and expected units over the horizon (with P10 / P90 sums)."""
     stores, products = _dimensions(session)
     frame = forecast.merge(stores, on="store_id", how="left").merge(products.drop(columns="skc_id"), on="sku_id", how="left")
-    frame = frame.assign(series=frame["store_id"].astype("int64") * 10_000_000 + frame["sku_id"].astype("int64"))
+    frame = frame.assign(series=series_id(frame["store_id"], frame["sku_id"]))
     out = frame.groupby(by, as_index=False).agg(
         series=("series", "nunique"), first_day=("date", "min"), last_day=("date", "max"),
         units_mean=("mean", "sum"), units_p10_sum=("p10", "sum"), units_p90_sum=("p90", "sum"),
