@@ -95,8 +95,8 @@ def forecast() -> None:
 @click.option("--as-of", "as_of", required=True, help="Last day of data to train on (YYYY-MM-DD).")
 @click.option("--user", default="u_pipeline", show_default=True, help="Whose governed session the training reads.")
 @click.option("--n-origins", type=click.IntRange(1, 104), default=None,
-              help="Weekly training origins (default: TrainingPlan's 12); fewer train faster on less history.")
-@click.option("--no-backtest", is_flag=True, help="Skip the backtest of the recipe on the 28 days before --as-of.")
+              help="Weekly training origins (default: TrainingPlan's 52, fewer if the history is shorter); fewer train faster.")
+@click.option("--no-backtest", is_flag=True, help="Skip the backtest (the model before its refit, scored on the 28 days before --as-of).")
 @_clean_errors
 def train(as_of: str, user: str, n_origins: int | None, no_backtest: bool) -> None:
     """Train the forecast on data up to --as-of and register it as the challenger.

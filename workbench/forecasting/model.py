@@ -148,6 +148,19 @@ def train(
     at or after ``calibration_from``; the first model trains on rows whose
     targets end before it.
     """
+    return train_with_holdout(frame, calibration_from, params, trained_until, refit)[0]
+
+
+def train_with_holdout(
+    frame: pd.DataFrame, calibration_from: dt.date, params: dict | None = None,
+    trained_until: dt.date | None = None, refit: bool = True,
+) -> tuple[DemandModel, DemandModel]:
+    """:func:`train`, and the calibration model too: (final model, model that never saw the calibration days).
+
+    The second one is a free backtest: it was trained on data up to
+    ``calibration_from - 1`` and carries the dispersion fitted on the days
+    after, so the notebook scores it there instead of fitting the recipe again.
+    """
     dates = pd.to_datetime(frame["date"])
     cutoff = pd.Timestamp(calibration_from)
     earlier, later = frame[dates < cutoff], frame[(dates >= cutoff) & (pd.to_datetime(frame["origin"]) == cutoff - pd.Timedelta(days=1))]
@@ -156,7 +169,10 @@ def train(
     booster, used, categories = fit_booster(earlier, params)
     first = DemandModel(booster, used, categories)
     edges, ks = fit_dispersion(later["units"].to_numpy(), first.predict_mean(later))
+    holdout = DemandModel(booster, used, categories, edges, ks, calibration_from - dt.timedelta(days=1))
     if not refit:  # cheaper: keep the calibration model (it has not seen the last weeks' targets)
-        return DemandModel(booster, used, categories, edges, ks, trained_until)
+        return DemandModel(booster, used, categories, edges, ks, trained_until), holdout
+    booster, used, categories = fit_booster(frame, params)
+    return DemandModel(booster, used, categories, edges, ks, trained_until), holdout
     booster, used, categories = fit_booster(frame, params)
     return DemandModel(booster, used, categories, edges, ks, trained_until)

@@ -122,15 +122,19 @@ def score_recipe(session, recipe: Recipe, origin: dt.date) -> tuple[pd.DataFrame
     (levels x metrics of ``WindowData.score``, brand and region rows of
     ``score_segments``); kept per process for the same data and recipe.
     """
-    window = window_data(session, origin, recipe.horizon)
     key = (_data_key(session), origin, recipe.horizon, recipe.key())
     if key not in _scores:
-        fitted = recipe.fit(session, window.origin)
-        forecast = forecast_at(session, fitted, window.origin, window.horizon)
-        levels = window.score(forecast)
-        segments = pd.concat([window.score_segments(forecast, by=by) for by in SEGMENTS], ignore_index=True)
-        _scores[key] = (levels, segments)
+        _scores[key] = score_model(session, recipe.fit(session, origin), origin, recipe.horizon)
     return _scores[key]
+
+
+def score_model(session, fitted, origin: dt.date, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fitted model's forecast made at ``origin``, scored on the next ``horizon`` days (levels, segments)."""
+    window = window_data(session, origin, horizon)
+    forecast = forecast_at(session, fitted, window.origin, window.horizon)
+    levels = window.score(forecast)
+    segments = pd.concat([window.score_segments(forecast, by=by) for by in SEGMENTS], ignore_index=True)
+    return levels, segments
 
 
 def gate_frame(levels: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """Train and score runs of the demand forecast: what ``wb forecast`` and ``notebooks/forecast.ipynb`` do.
 
 - :func:`train`: check the as-of date, fit the recipe on the data up to it,
-  backtest the same recipe on the 28 days before it, log everything to MLflow
-  and register the model as ``demand_forecast``'s *challenger*.
+  backtest its calibration model (the same recipe before its refit, trained
+  up to 28 days before the as-of date) on those 28 days, log everything to
+  MLflow and register the model as ``demand_forecast``'s *challenger*.
 - :func:`score`: load the *champion* (or a given version), forecast the 28
   days after the as-of date, write ``marts.forecast`` for that date.
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from workbench.config import Settings, load_settings
 from workbench.forecasting import features, output
-from workbench.forecasting.forecast import HORIZON, TrainingPlan, check_as_of, data_range, fit_at, forecast_at
+from workbench.forecasting.forecast import HORIZON, TrainingPlan, check_as_of, data_range, fit_with_holdout, forecast_at
 from workbench.forecasting.model import DemandModel
 
 PIPELINE_USER = "u_pipeline"
@@ -158,23 +159,27 @@ def example_frame(session, as_of: dt.date, horizon: int = HORIZON) -> pd.DataFra
     raise ValueError(f"nothing ranged around {as_of} in this scope: no series to forecast")
 
 
-def backtest_before(session, recipe, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
-    """The recipe trained ``recipe.horizon`` days before ``as_of`` and scored on the days up to ``as_of``."""
-    from workbench.forecasting.review import score_recipe
+def backtest_holdout(session, holdout: DemandModel, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
+    """The calibration model (trained up to ``as_of - horizon``) scored on the ``horizon`` days after that.
 
-    origin = as_of - dt.timedelta(days=recipe.horizon)
-    check_as_of(session, origin, recipe.plan, recipe.horizon)
-    levels, segments = score_recipe(session, recipe, origin)
+    It is the recipe without its final refit, so the backtest costs a forecast, not two more fits
+    (the review gate, ``wb models review``, refits whole recipes).
+    """
+    from workbench.forecasting.review import score_model
+
+    origin = holdout.trained_until
+    levels, segments = score_model(session, holdout, origin, horizon)
     return levels, segments, origin
 
 
 def train(session, as_of: Any, *, params: dict | None = None, plan: TrainingPlan = TrainingPlan(),
           horizon: int = HORIZON, backtest: bool = True, register: bool = True, settings: Settings | None = None,
           progress: Progress | None = None) -> TrainResult:
-    """Fit at ``as_of``, backtest the recipe on the window before it, log and register the challenger.
+    """Fit at ``as_of``, backtest its calibration model on the window before it, log and register the challenger.
 
-    ``backtest`` is skipped (with a note) when the data before ``as_of`` is
-    too short for a second fit. ``register=False`` trains without MLflow.
+    The backtest's point metrics are out of sample; its interval coverage is
+    not quite, since the dispersion was fitted on the same 28 days (the review
+    gate measures it out of sample). ``register=False`` trains without MLflow.
     """
     from workbench.forecasting.registry import Recipe, log_model_run, training_window
 
@@ -185,12 +190,12 @@ def train(session, as_of: Any, *, params: dict | None = None, plan: TrainingPlan
 
         connect(settings)  # no server: fail now, not after the training
     _step(progress, f"training at {as_of}")
-    fitted = fit_at(session, as_of, params, plan, horizon)
+    fitted, holdout = fit_with_holdout(session, as_of, params, plan, horizon)
     result = TrainResult(fitted, as_of, Recipe(dict(fitted.params), plan, horizon))
     if backtest:
-        _step(progress, "backtesting the recipe on the window before the as-of date")
+        _step(progress, f"backtesting the model trained up to {holdout.trained_until} on the days after it")
         try:
-            result.metrics, result.segments, result.backtest_origin = backtest_before(session, result.recipe, as_of)
+            result.metrics, result.segments, result.backtest_origin = backtest_holdout(session, holdout, horizon)
         except ValueError as err:
             result.notes.append(f"no backtest: {err}")
     if register:

@@ -51,7 +51,7 @@ entries, and a plain value instead of a distribution fixes a parameter)::
     lambda_l2               0.01 .. 30     log      default 1.0
     tweedie_variance_power  1.05 .. 1.6             default 1.2
     num_boost_round         100 .. 300     step 50  default 250
-    n_origins (plan)        4 .. 12        step 2   default 12
+    n_origins (plan)        12 .. 52       step 8   default 52 (fewer where the history is shorter)
     sample_every (plan)     4 .. 8         step 2   default 4
 
 The default training plan is the most data the space allows (a trial's cost
@@ -154,7 +154,7 @@ SEARCH_SPACE: dict[str, BaseDistribution] = {
     "lambda_l2": FloatDistribution(0.01, 30.0, log=True),
     "tweedie_variance_power": FloatDistribution(1.05, 1.6),
     "num_boost_round": IntDistribution(100, 300, step=50),
-    "n_origins": IntDistribution(4, 12, step=2),
+    "n_origins": IntDistribution(12, 52, step=8),
     "sample_every": IntDistribution(4, 8, step=2),
 }
 
