@@ -38,3 +38,18 @@ def test_forecast_bench_scores_each_method_per_level_against_sales_and_true_dema
 def test_an_unknown_method_is_refused_with_the_known_ones():
     result = CliRunner().invoke(main, ["bench", "forecast", "--method", "prophet"])
     assert result.exit_code == 2 and "autoets" in result.output
+
+
+def test_the_oracles_score_the_simulators_expectations_on_the_same_windows(tiny_settings, tmp_path):
+    out = tmp_path / "oracle.json"
+    args = ["bench", "forecast", "--scale", "tiny", "--warehouse", str(tiny_settings.warehouse), "--windows", "1",
+            "--method", "seasonal_naive", "--method", "oracle_demand", "--method", "oracle_sales", "--json", str(out)]
+    result = CliRunner().invoke(main, args, env={"WB_AUDIT_DIR": str(tiny_settings.audit_dir)})
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    naive = _rows(report, "seasonal_naive", "wrmsse")
+    sales, demand = _rows(report, "oracle_sales", "wrmsse"), _rows(report, "oracle_demand", "wrmsse_true_demand")
+    for level in ("sku_store", "skc_store", "store", "total"):
+        assert sales[level] < naive[level] and demand[level] < _rows(report, "seasonal_naive", "wrmsse_true_demand")[level]
+    # knowing tomorrow's stock is what separates the best forecast of sales from the best forecast of demand
+    assert sales["store"] < _rows(report, "oracle_demand", "wrmsse")["store"]

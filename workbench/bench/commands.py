@@ -116,7 +116,9 @@ def ingest(rows: int, encodings: tuple[str, ...], seed: int, json_path: Path | N
 @click.option("--user", default="u_pipeline", show_default=True,
               help="Whose scope to forecast, e.g. u_region_east for one region's stores.")
 @click.option("--windows", "n_windows", type=int, default=3, show_default=True, help="28-day windows, back to back.")
-@click.option("--method", "methods", multiple=True, help="Only these methods (default: all five).")
+@click.option("--method", "methods", multiple=True,
+              help="Only these methods (default: all five); oracle_demand and oracle_sales add the simulator's "
+                   "own expectations, the floor no method can go below.")
 @click.option("--warehouse", type=click.Path(path_type=Path),
               help="Benchmark this warehouse instead of data/bench/forecast-SCALE-SEED.duckdb.")
 @click.option("--cost-only", is_flag=True,
@@ -136,16 +138,18 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
       wb bench forecast --scale tiny
       wb bench forecast --scale demo --user u_region_east --method workbench --method moving_average
       wb bench forecast --scale demo --seed 7 --json bench-results/forecast-demo-7.json
+      wb bench forecast --scale demo --user u_region_east --method oracle_demand --method oracle_sales
       wb bench forecast --scale large --cost-only --windows 1
     """
     from workbench.config import load_settings
     from workbench.demo import built_with
-    from workbench.forecasting.bench import METHODS, comparison, run_benchmark
+    from workbench.forecasting.bench import METHODS, ORACLE_METHODS, comparison, run_benchmark
     from workbench.simulation.build import GENERATOR_VERSION, build_warehouse
 
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - set(METHODS) - set(ORACLE_METHODS))
     if unknown:
-        raise click.BadParameter(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}", param_hint="--method")
+        raise click.BadParameter(f"unknown method(s) {unknown}; choose from {', '.join(METHODS + ORACLE_METHODS)}",
+                                 param_hint="--method")
     path = warehouse or Path("data/bench") / f"forecast-{scale}-{seed}.duckdb"
     settings = load_settings(engine="duckdb", warehouse=path)
     wanted = {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION}

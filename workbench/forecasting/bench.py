@@ -12,6 +12,11 @@ made SKU × store take hours on two cores) and are split to sizes with the
 same store size curves as ours, which, if anything, helps them: pooled sizes
 are less noisy. AutoETS gets the last 112 days (16 weekly seasons) of each
 series, everything else gets up to a year.
+
+``oracle_demand`` and ``oracle_sales`` (by name only: ``--method``) score the
+simulator's own expected demand and expected sales
+(:mod:`workbench.simulation.oracle`) on the same windows: the floor no
+method can go below.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from workbench.forecasting.forecast import HORIZON
 
 PEER_METHODS = ("seasonal_naive", "moving_average", "autoets", "mlforecast_lgbm")
 METHODS = (*PEER_METHODS, "workbench")
+# Not forecasts but bounds: the simulator's own expectations (simulation.oracle); asked for by name only.
+ORACLE_METHODS = ("oracle_demand", "oracle_sales")
 SKC_GRAIN = {"autoets", "mlforecast_lgbm"}
 HISTORY_DAYS = {"autoets": 112}
 SCORED_METRICS = ("wrmsse", "wape", "bias", "coverage_p10_p90", "coverage_pit", "spl")
@@ -44,6 +51,8 @@ def child(args: dict) -> None:
     started = time.perf_counter()
     if args["method"] == "workbench":
         forecast, train_s = _ours(args)
+    elif args["method"] in ORACLE_METHODS:
+        forecast, train_s = _oracle(args), None
     else:
         forecast, train_s = _peer(args), None
     total = time.perf_counter() - started
@@ -82,6 +91,25 @@ def _ours(args: dict) -> tuple[pd.DataFrame, float]:
     fitted = forecast.fit_at(session, origin, params=args.get("params"))
     train_s = time.perf_counter() - started
     return forecast.forecast_at(session, fitted, origin), train_s
+
+
+def _oracle(args: dict) -> pd.DataFrame:
+    """The simulator's expected demand or sales over the window (simulated once per window, shared by both)."""
+    from workbench.demo import built_with
+    from workbench.config import load_settings
+    from workbench.simulation.oracle import expected_sales
+
+    cached = Path(args["work"]) / "oracle.parquet"
+    if not cached.exists():
+        built = built_with(load_settings(**args["settings"]))
+        if not built:
+            raise ValueError("the oracle needs a simulated warehouse (truth.run says how it was generated)")
+        origin = dt.date.fromisoformat(args["origin"])
+        last = origin + dt.timedelta(days=args["horizon"])
+        expected_sales(built["scale"], int(built["seed"]), origin + dt.timedelta(days=1), last).to_parquet(cached)
+    table = pd.read_parquet(cached)
+    column = "sales_mean" if args["method"] == "oracle_sales" else "demand_mean"
+    return table[["sku_id", "store_id", "date"]].assign(mean=table[column])
 
 
 def _peer(args: dict) -> pd.DataFrame:

@@ -147,6 +147,7 @@ class Simulation:
         self.month_net = np.zeros((len(window_months(self.cal)), self.chain.n))
         self._active_cache: tuple[int, tuple] = (-1, ())
         self.g_outlet = self.groups.channel == OUTLET
+        self.observer = None  # fn(day, slots, expected, shock, on_shelf) each day: the forecast oracle listens
 
     def _set_up_chain(self, bar) -> None:
         """Calendar, stores and range; calibration; members; prices and promotions; buying; shop floor."""
@@ -224,6 +225,8 @@ class Simulation:
         expected = factor[group] * static * tidx[loc]
         wanted = rng(self.seed, "demand", day).poisson(expected)
         on_shelf = stock.a[slots]
+        if self.observer is not None:
+            self.observer(day, slots, expected, shock[self.groups.skc[group]], on_shelf)
         merch.stockouts.update(day, slots, on_shelf == 0)
         sold = np.minimum(wanted, on_shelf)
         stock.a[slots] = on_shelf - sold
