@@ -1,0 +1,256 @@
+"""The daily allocation MILP (调拨优化): which units to move where, solved with HiGHS.
+
+Pure: it takes tables and returns tables (the session reads inputs, the
+output module writes the plan). See ``README.md`` in this package for the model.
+In short:
+
+- ``positions``: one row per SKU × location that may give or take units.
+  It carries the stock the plan starts from, the horizon's demand (``mean``,
+  ``nb_size``), the ``margin`` a unit sold earns, and ``keep``, the units a
+  donor must keep (its minimum display; 0 for the DC, which sells nothing:
+  give it ``margin`` 0).
+- ``arcs``: candidate moves (``origin, dest, sku_id``), each with
+  ``unit_cost``. ``routes`` (``origin, dest``) carry ``fixed_cost`` per
+  shipment. A route used at all is one shipment that day.
+- ``stores``: ``store_id``, ``headroom`` (capacity left) and ``max_shipments``
+  in per day.
+
+Each position's stock after the plan is its stock plus unit steps up (gain
+``margin × P(D >= s + j)``) minus unit steps down (loss ``margin ×
+P(D >= s - j + 1)``). Expected sales are concave in stock, so the LP takes
+the steps in order and the piecewise-linear curve is exact at whole units.
+``threshold`` is added to every shipment's fixed cost. A shipment in the
+optimal plan therefore earns at least its freight plus the threshold:
+dropping it would not pay.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from workbench.allocation.expected_sales import unit_gains
+
+__all__ = ["Plan", "PlanSettings", "solve"]
+
+POSITION_COLUMNS = ("sku_id", "location_id", "stock", "mean", "nb_size", "margin", "keep")
+ARC_COLUMNS = ("origin", "dest", "sku_id", "unit_cost")
+ROUTE_COLUMNS = ("origin", "dest", "fixed_cost")
+STORE_COLUMNS = ("store_id", "headroom", "max_shipments")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    threshold: float = 0.0  # extra benefit a shipment must bring beyond its freight (the business's trigger)
+    max_units_in: int = 30  # most units one position may receive in a plan (bounds the unit steps)
+    mip_gap: float = 1e-4  # stop when the plan is provably within this share of the optimum (HiGHS' default)
+    time_limit_s: float = 60.0
+
+
+@dataclass
+class Plan:
+    """The moves (one row per arc with units), the solver's report, and the expected effect."""
+
+    moves: pd.DataFrame
+    objective: float
+    gap: float
+    status: str
+    solve_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
+    missing = set(columns) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{name} lacks the columns {sorted(missing)}")
+    return frame.reset_index(drop=True)
+
+
+def _validate(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame) -> None:
+    if (positions["stock"] < 0).any():
+        bad = positions[positions["stock"] < 0].head(3)
+        raise ValueError(f"negative stock at {bad[['sku_id', 'location_id', 'stock']].to_dict('records')}: "
+                         "fix the stock position before planning")
+    if positions.duplicated(["sku_id", "location_id"]).any():
+        raise ValueError("positions repeat a SKU × location: give one row each")
+    known = arcs.merge(routes[["origin", "dest"]], on=["origin", "dest"], how="left", indicator=True)
+    orphan = known[known["_merge"] == "left_only"]
+    if len(orphan):
+        pair = orphan.iloc[0]
+        raise ValueError(f"no route from {pair['origin']} to {pair['dest']}: add it to the route costs "
+                         "(workbench/conf/allocation.yaml) or drop the arc")
+
+
+def solve(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame,
+          settings: PlanSettings = PlanSettings()) -> Plan:
+    """The moves that maximise expected margin − freight − threshold per shipment, in whole units."""
+    positions = _check(positions, POSITION_COLUMNS, "positions")
+    arcs = _check(arcs, ARC_COLUMNS, "arcs")
+    routes = _check(routes, ROUTE_COLUMNS, "routes")
+    stores = _check(stores, STORE_COLUMNS, "stores")
+    _validate(positions, arcs, routes)
+    model = _Model(positions, arcs, routes, stores, settings)
+    return model.run()
+
+
+class _Model:
+    """Columns: arcs (integer units), routes (binary shipments), steps up, steps down; rows built alongside."""
+
+    def __init__(self, positions, arcs, routes, stores, settings: PlanSettings):
+        self.p, self.settings = positions, settings
+        index = pd.MultiIndex.from_frame(positions[["sku_id", "location_id"]])
+        self.src = index.get_indexer(pd.MultiIndex.from_arrays([arcs["sku_id"], arcs["origin"]]))
+        self.dst = index.get_indexer(pd.MultiIndex.from_arrays([arcs["sku_id"], arcs["dest"]]))
+        if (self.src < 0).any() or (self.dst < 0).any():
+            raise ValueError("an arc's origin or destination has no position for its SKU: give both a position row")
+        used = routes.merge(arcs[["origin", "dest"]].drop_duplicates(), on=["origin", "dest"])
+        self.arcs, self.routes, self.stores = arcs, used.reset_index(drop=True), stores
+        self.route_of = pd.MultiIndex.from_frame(self.routes[["origin", "dest"]]).get_indexer(
+            pd.MultiIndex.from_frame(arcs[["origin", "dest"]]))
+        self._steps()
+
+    def _steps(self) -> None:
+        """Unit steps per position: up to what it may receive, down to what it must keep."""
+        p, s = self.p, self.settings
+        stock = p["stock"].to_numpy(int)
+        receives = np.isin(np.arange(len(p)), self.dst)
+        gives = np.isin(np.arange(len(p)), self.src)
+        self.n_up = np.where(receives, s.max_units_in, 0)
+        self.n_down = np.where(gives, np.maximum(stock - p["keep"].to_numpy(int), 0), 0)
+        top = int(max(stock.max(initial=0), 0) + s.max_units_in)
+        gains = unit_gains(p["mean"].to_numpy(float), p["nb_size"].to_numpy(float), top) * p["margin"].to_numpy(float)[:, None]
+        up_pos = np.repeat(np.arange(len(p)), self.n_up)
+        up_j = _ranks(self.n_up) + stock[up_pos]  # the unit above the stock: index s + j - 1 (0-based)
+        down_pos = np.repeat(np.arange(len(p)), self.n_down)
+        down_j = stock[down_pos] - 1 - _ranks(self.n_down)  # the top unit held first
+        self.up_pos, self.up_gain = up_pos, gains[up_pos, up_j]
+        self.down_pos, self.down_loss = down_pos, gains[down_pos, down_j]
+
+    def run(self) -> Plan:
+        n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
+        if n_arc == 0:
+            return Plan(_moves(self.arcs.iloc[:0], np.zeros(0)), 0.0, 0.0, "no candidate moves", 0.0)
+        cost = np.concatenate([
+            self.arcs["unit_cost"].to_numpy(float),
+            self.routes["fixed_cost"].to_numpy(float) + self.settings.threshold,
+            -self.up_gain, self.down_loss,
+        ])  # minimised: freight and losses minus gains
+        upper = np.concatenate([self.n_down[self.src].astype(float), np.ones(n_route), np.ones(n_up), np.ones(n_down)])
+        integrality = np.concatenate([np.ones(n_arc + n_route), np.zeros(n_up + n_down)]).astype(int)
+        rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
+        started = time.perf_counter()
+        highs = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings)
+        highs.run()
+        solve_s = time.perf_counter() - started
+        status = highs.modelStatusToString(highs.getModelStatus())
+        if status != "Optimal" and highs.getInfo().primal_solution_status != 2:
+            raise ValueError(f"the allocation problem could not be solved ({status}); check that donors can keep "
+                             "their minimum display and that the DC's stock is not negative")
+        x = np.round(np.asarray(highs.getSolution().col_value[:n_arc]))
+        info = highs.getInfo()
+        gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
+        moves = _moves(self.arcs, x)
+        moves = self._explain(moves, x)
+        return Plan(moves, -float(info.objective_function_value), gap, status, solve_s)
+
+    def _rows(self, n_arc, n_route, n_up, n_down):
+        """Balance per position, x <= M y per arc, shipments and headroom per store."""
+        n_pos = len(self.p)
+        arc_cols = np.arange(n_arc)
+        route_cols = n_arc + np.arange(n_route)
+        up_cols = n_arc + n_route + np.arange(n_up)
+        down_cols = n_arc + n_route + n_up + np.arange(n_down)
+        blocks = []
+        # balance: units in - units out - steps up + steps down = 0
+        blocks.append((self.dst, arc_cols, np.ones(n_arc)))
+        blocks.append((self.src, arc_cols, -np.ones(n_arc)))
+        blocks.append((self.up_pos, up_cols, -np.ones(n_up)))
+        blocks.append((self.down_pos, down_cols, np.ones(n_down)))
+        lower, upper = [np.zeros(n_pos)], [np.zeros(n_pos)]
+        row = n_pos
+        # linking: x_a - M_a y_r <= 0, M_a = what the donor can give
+        big_m = self.n_down[self.src].astype(float)
+        blocks.append((row + arc_cols, arc_cols, np.ones(n_arc)))
+        blocks.append((row + arc_cols, route_cols[self.route_of], -big_m))
+        lower.append(np.full(n_arc, -np.inf))
+        upper.append(np.zeros(n_arc))
+        row += n_arc
+        stores = self.stores.set_index("store_id")
+        dest_store = stores.index.get_indexer(self.routes["dest"])
+        has = dest_store >= 0
+        # shipments into a store: sum of its routes' y <= max_shipments
+        blocks.append((row + dest_store[has], route_cols[has], np.ones(has.sum())))
+        lower.append(np.full(len(stores), -np.inf))
+        upper.append(stores["max_shipments"].to_numpy(float))
+        row += len(stores)
+        # headroom: units in - units out <= headroom
+        arc_dest = stores.index.get_indexer(self.arcs["dest"])
+        arc_orig = stores.index.get_indexer(self.arcs["origin"])
+        blocks.append((row + arc_dest[arc_dest >= 0], arc_cols[arc_dest >= 0], np.ones((arc_dest >= 0).sum())))
+        blocks.append((row + arc_orig[arc_orig >= 0], arc_cols[arc_orig >= 0], -np.ones((arc_orig >= 0).sum())))
+        lower.append(np.full(len(stores), -np.inf))
+        upper.append(stores["headroom"].to_numpy(float))
+        row += len(stores)
+        r, c, v = (np.concatenate(parts) for parts in zip(*blocks))
+        matrix = sparse.csc_matrix((v, (r, c)), shape=(row, n_arc + n_route + n_up + n_down))
+        return matrix, np.concatenate(lower), np.concatenate(upper)
+
+    def _explain(self, moves: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+        """Per move: expected extra units sold at the destination, lost at the origin, margin, freight."""
+        if moves.empty:
+            return moves
+        p = self.p
+        moved = x > 0
+        dst, src = self.dst[moved], self.src[moved]
+        stock = p["stock"].to_numpy(int)
+        margin = p["margin"].to_numpy(float)
+        units = x[moved].astype(int)
+        gains = unit_gains(p["mean"].to_numpy(float), p["nb_size"].to_numpy(float),
+                           int(stock.max(initial=0) + units.max(initial=0) + 1))
+        # units already sent to the same position by earlier rows come first
+        before_in = pd.Series(units).groupby(dst).cumsum().to_numpy() - units
+        before_out = pd.Series(units).groupby(src).cumsum().to_numpy() - units
+        cum = np.concatenate([np.zeros((len(p), 1)), np.cumsum(gains, axis=1)], axis=1)
+        extra = cum[dst, stock[dst] + before_in + units] - cum[dst, stock[dst] + before_in]
+        lost = cum[src, stock[src] - before_out] - cum[src, stock[src] - before_out - units]
+        moves["expected_units_gained"] = extra
+        moves["expected_units_lost"] = lost
+        moves["expected_margin"] = extra * margin[dst] - lost * margin[src]
+        moves["freight_variable"] = moves["units"] * moves["unit_cost"]
+        return moves
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, .., n-1 for each count n, concatenated."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - starts
+
+
+def _moves(arcs: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    out = arcs.loc[x > 0, ["origin", "dest", "sku_id", "unit_cost"]].copy()
+    out["units"] = x[x > 0].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _highs(cost, upper, integrality, matrix, row_lower, row_upper, settings: PlanSettings) -> highspy.Highs:
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), matrix.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, np.zeros(len(cost)), upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integrality]
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", settings.mip_gap)
+    highs.setOptionValue("time_limit", settings.time_limit_s)
+    highs.setOptionValue("random_seed", 0)
+    highs.setOptionValue("threads", 1)
+    highs.passModel(lp)
+    return highs
