@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["horizon_demand", "unit_gains", "expected_sales"]
+__all__ = ["horizon_demand", "tail", "unit_gains", "expected_sales"]
 
 KEYS = ["sku_id", "store_id"]
 
@@ -55,12 +55,16 @@ def _sf(j: np.ndarray, mean: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.where(poisson, stats.poisson.sf(j, mean), nb)
 
 
+def tail(mean, nb_size, j) -> np.ndarray:
+    """P(D >= j) elementwise: the chance that the j-th unit held sells."""
+    return _sf(np.asarray(j) - 1, np.asarray(mean, dtype=float), np.asarray(nb_size, dtype=float))
+
+
 def unit_gains(mean, nb_size, units: int) -> np.ndarray:
     """(series, units) array: P(D >= j) for j = 1 .. ``units``, the expected sale of the j-th unit held."""
     mean = np.asarray(mean, dtype=float)[:, None]
     k = np.asarray(nb_size, dtype=float)[:, None]
-    j = np.arange(1, units + 1)[None, :]
-    return _sf(j - 1, mean, k)
+    return tail(mean, k, np.arange(1, units + 1)[None, :])
 
 
 def expected_sales(mean, nb_size, stock) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from workbench.allocation.expected_sales import unit_gains
+from workbench.allocation.expected_sales import tail
 
 __all__ = ["Plan", "PlanSettings", "solve"]
 
@@ -115,21 +115,34 @@ class _Model:
         self._steps()
 
     def _steps(self) -> None:
-        """Unit steps per position: up to what it may receive, down to what it must keep."""
-        p, s = self.p, self.settings
-        stock = p["stock"].to_numpy(int)
-        receives = np.isin(np.arange(len(p)), self.dst)
-        gives = np.isin(np.arange(len(p)), self.src)
-        self.n_up = np.where(receives, s.max_units_in, 0)
-        self.n_down = np.where(gives, np.maximum(stock - p["keep"].to_numpy(int), 0), 0)
-        top = int(max(stock.max(initial=0), 0) + s.max_units_in)
-        gains = unit_gains(p["mean"].to_numpy(float), p["nb_size"].to_numpy(float), top) * p["margin"].to_numpy(float)[:, None]
-        up_pos = np.repeat(np.arange(len(p)), self.n_up)
-        up_j = _ranks(self.n_up) + stock[up_pos]  # the unit above the stock: index s + j - 1 (0-based)
-        down_pos = np.repeat(np.arange(len(p)), self.n_down)
-        down_j = stock[down_pos] - 1 - _ranks(self.n_down)  # the top unit held first
-        self.up_pos, self.up_gain = up_pos, gains[up_pos, up_j]
-        self.down_pos, self.down_loss = down_pos, gains[down_pos, down_j]
+        """Unit steps per position, only those that could pay: up while the gain beats the cheapest
+        freight in, down while the loss is below what the best destination would gain."""
+        p, s, n = self.p, self.settings, len(self.p)
+        stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
+        mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
+        cost = self.arcs["unit_cost"].to_numpy(float)
+        cheapest_in = np.full(n, np.inf)
+        np.minimum.at(cheapest_in, self.dst, cost)
+        pos = np.repeat(np.flatnonzero(np.isfinite(cheapest_in)), s.max_units_in)
+        j = np.tile(np.arange(1, s.max_units_in + 1), len(pos) // max(s.max_units_in, 1))
+        gain = margin[pos] * tail(mean[pos], k[pos], stock[pos] + j)
+        pays = gain > cheapest_in[pos]  # gains fall with j: the steps kept are a prefix
+        self.up_pos, self.up_gain = pos[pays], gain[pays]
+        self.n_up = np.bincount(self.up_pos, minlength=n)
+        first_gain = np.zeros(n)
+        first_gain[pos[pays & (j == 1)]] = gain[pays & (j == 1)]
+        best_out = np.zeros(n)
+        np.maximum.at(best_out, self.src, first_gain[self.dst] - cost)
+        can_take = np.bincount(self.src, weights=self.n_up[self.dst], minlength=n).astype(int)
+        room = np.minimum(np.maximum(stock - p["keep"].to_numpy(int), 0), can_take)
+        room[best_out <= 0] = 0
+        pos = np.repeat(np.arange(n), room)
+        j = _ranks(room)  # 0 = the top unit held
+        loss = margin[pos] * tail(mean[pos], k[pos], stock[pos] - j)
+        worth = loss < best_out[pos]  # losses grow with j: a prefix again
+        self.down_pos, self.down_loss = pos[worth], loss[worth]
+        self.n_down = np.bincount(self.down_pos, minlength=n)
+        self.arc_upper = np.minimum(self.n_down[self.src], self.n_up[self.dst]).astype(float)
 
     def run(self) -> Plan:
         n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
@@ -140,7 +153,7 @@ class _Model:
             self.routes["fixed_cost"].to_numpy(float) + self.settings.threshold,
             -self.up_gain, self.down_loss,
         ])  # minimised: freight and losses minus gains
-        upper = np.concatenate([self.n_down[self.src].astype(float), np.ones(n_route), np.ones(n_up), np.ones(n_down)])
+        upper = np.concatenate([self.arc_upper, np.ones(n_route), np.ones(n_up), np.ones(n_down)])
         integrality = np.concatenate([np.ones(n_arc + n_route), np.zeros(n_up + n_down)]).astype(int)
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
         started = time.perf_counter()
@@ -173,8 +186,8 @@ class _Model:
         blocks.append((self.down_pos, down_cols, np.ones(n_down)))
         lower, upper = [np.zeros(n_pos)], [np.zeros(n_pos)]
         row = n_pos
-        # linking: x_a - M_a y_r <= 0, M_a = what the donor can give
-        big_m = self.n_down[self.src].astype(float)
+        # linking: x_a - M_a y_r <= 0, M_a = the most the arc can carry (tight M, tight LP bound)
+        big_m = self.arc_upper
         blocks.append((row + arc_cols, arc_cols, np.ones(n_arc)))
         blocks.append((row + arc_cols, route_cols[self.route_of], -big_m))
         lower.append(np.full(n_arc, -np.inf))
@@ -206,21 +219,20 @@ class _Model:
             return moves
         p = self.p
         moved = x > 0
-        dst, src = self.dst[moved], self.src[moved]
-        stock = p["stock"].to_numpy(int)
-        margin = p["margin"].to_numpy(float)
-        units = x[moved].astype(int)
-        gains = unit_gains(p["mean"].to_numpy(float), p["nb_size"].to_numpy(float),
-                           int(stock.max(initial=0) + units.max(initial=0) + 1))
-        # units already sent to the same position by earlier rows come first
+        dst, src, units = self.dst[moved], self.src[moved], x[moved].astype(int)
+        stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
+        mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
+        # units sent to (taken from) the same position by earlier rows come first
         before_in = pd.Series(units).groupby(dst).cumsum().to_numpy() - units
         before_out = pd.Series(units).groupby(src).cumsum().to_numpy() - units
-        cum = np.concatenate([np.zeros((len(p), 1)), np.cumsum(gains, axis=1)], axis=1)
-        extra = cum[dst, stock[dst] + before_in + units] - cum[dst, stock[dst] + before_in]
-        lost = cum[src, stock[src] - before_out] - cum[src, stock[src] - before_out - units]
-        moves["expected_units_gained"] = extra
-        moves["expected_units_lost"] = lost
-        moves["expected_margin"] = extra * margin[dst] - lost * margin[src]
+        row, step = np.repeat(np.arange(len(units)), units), _ranks(units)
+        d, o = dst[row], src[row]
+        gained = tail(mean[d], k[d], stock[d] + before_in[row] + step + 1)
+        lost = tail(mean[o], k[o], stock[o] - before_out[row] - step)
+        moves["expected_units_gained"] = np.bincount(row, gained, minlength=len(units))
+        moves["expected_units_lost"] = np.bincount(row, lost, minlength=len(units))
+        moves["expected_margin"] = (moves["expected_units_gained"] * margin[dst]
+                                    - moves["expected_units_lost"] * margin[src])
         moves["freight_variable"] = moves["units"] * moves["unit_cost"]
         return moves
 
