@@ -30,11 +30,30 @@ class TrainingPlan:
     sample_every: int = 4  # keep one horizon in this many per series and origin (at least)
     refit: bool = True  # retrain on all rows after calibrating the dispersion
     max_rows: int = 2_000_000  # a bigger chain samples horizons more thinly to stay near this
+    max_series_origins: int = 3_000_000  # a bigger chain spaces its origins wider (features cost per origin)
 
     def sampling(self, n_series: int, horizon: int = HORIZON, n_origins: int | None = None) -> int:
         """One horizon in how many: ``sample_every``, or thinner when the chain is large."""
         rows = n_series * ((n_origins or self.n_origins) + horizon // 7 - 1) * horizon
         return max(self.sample_every, -(-rows // self.max_rows))
+
+    def origins(self, as_of: dt.date, n_origins: int, n_series: int, horizon: int = HORIZON) -> tuple[dt.date, ...]:
+        """Training origins, oldest first.
+
+        ``n_origins`` is the span, counted in weeks back from ``as_of - horizon``
+        (the origin whose targets end on ``as_of``; the intervals are calibrated on it).
+        When ``n_series`` times the origins would exceed ``max_series_origins``,
+        fewer origins spread over the same span, every 2, 3 .. weeks, so a large
+        chain still sees last year's season (on ``large``, weekly origins
+        over a year took 12.6 GB and 18 minutes). The weeks between
+        ``as_of - horizon`` and ``as_of`` stay weekly: their targets are the freshest.
+        """
+        recent = [as_of - dt.timedelta(days=7 * k) for k in range(1, -(-horizon // 7)) if 7 * k < horizon]
+        budget = self.max_series_origins // max(n_series, 1) - len(recent)
+        allowed = max(MIN_ORIGINS, budget)
+        weeks = max(1, -(-(n_origins - 1) // max(allowed - 1, 1)))  # the step, so the span stays n_origins weeks
+        full = [as_of - dt.timedelta(days=horizon + 7 * weeks * i) for i in range((n_origins - 1) // weeks + 1)]
+        return tuple(sorted(full + recent))
 
     def origins_at(self, first_sale: dt.date, as_of: dt.date, horizon: int = HORIZON) -> int:
         """Weekly origins a fit at ``as_of`` uses: ``n_origins``, or as many as the history holds.
@@ -75,12 +94,12 @@ def ranged_series(session, day: dt.date) -> int:
 
 
 def training_spec(session, as_of: dt.date, plan: TrainingPlan, horizon: int = HORIZON) -> features.FrameSpec:
-    """Weekly origins up to a week before ``as_of``; targets never after it; sampled to the plan's size."""
-    n_origins = plan.origins_at(data_range(session)[0], as_of, horizon)
+    """Origins up to a week before ``as_of`` (``TrainingPlan.origins``); targets never after it; sampled to size."""
+    n_series = ranged_series(session, as_of)
+    origins = plan.origins(as_of, plan.origins_at(data_range(session)[0], as_of, horizon), n_series, horizon)
     return features.FrameSpec(
-        origins=features.training_origins(as_of - dt.timedelta(days=7), n_origins + horizon // 7 - 1),
-        horizon=horizon, train=True, last_target=as_of,
-        sample_every=plan.sampling(ranged_series(session, as_of), horizon, n_origins),
+        origins=origins, horizon=horizon, train=True, last_target=as_of,
+        sample_every=plan.sampling(n_series, horizon, len(origins) - horizon // 7 + 1),
     )
 
 
