@@ -1,0 +1,48 @@
+"""The business's rules, each on a case small enough to check by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.allocation.strategies import (
+    proportional_to_sales, ration, sell_one_replenish_one, size_break_replenishment,
+)
+
+DC = 0
+GRADES = pd.DataFrame({"store_id": [1, 2, 3], "grade": ["C", "A", "A"]})
+
+
+def dc(**units) -> pd.DataFrame:
+    return pd.DataFrame({"sku_id": [int(k[3:]) for k in units], "units": list(units.values())})
+
+
+def test_a_short_dc_serves_grade_a_first_then_the_larger_want():
+    wants = pd.DataFrame({"sku_id": [1, 1, 1], "store_id": [1, 2, 3], "units": [4, 3, 1]})
+    assert ration(wants, dc(sku1=5), GRADES).tolist() == [1, 3, 1]
+    assert ration(wants, dc(sku1=5)).tolist() == [4, 1, 0]  # no grades: the larger want first
+    assert ration(wants, dc(sku1=0), GRADES).tolist() == [0, 0, 0]
+
+
+def test_sell_one_replenish_one_sends_back_what_sold_while_the_dc_has_it():
+    sold = pd.DataFrame({"sku_id": [1, 1, 2], "store_id": [1, 1, 1], "units": [1, 1, 1]})
+    moves = sell_one_replenish_one(sold, dc(sku1=10, sku2=0), DC, GRADES)
+    assert moves[["origin", "dest", "sku_id", "units"]].to_dict("records") == [
+        {"origin": DC, "dest": 1, "sku_id": 1, "units": 2}]
+    assert moves["reason"].iloc[0] == "sell one, replenish one"
+
+
+def test_proportional_spreads_the_network_stock_by_sales_share():
+    # sales 3 : 1, network stock 0 + 2 + 6 (DC) = 8, so targets 6 and 2; store 2 already has its 2
+    stock = pd.DataFrame({"sku_id": [1, 1], "store_id": [1, 2], "on_hand": [0, 2]})
+    sales = pd.DataFrame({"sku_id": [1, 1], "store_id": [1, 2], "units": [3, 1]})
+    moves = proportional_to_sales(stock, sales, dc(sku1=6), DC)
+    assert moves[["dest", "sku_id", "units"]].to_dict("records") == [{"dest": 1, "sku_id": 1, "units": 6}]
+
+
+def test_size_breaks_on_display_get_their_missing_core_size_only():
+    products = pd.DataFrame({"sku_id": [11, 12, 13], "skc_id": 10, "is_core_size": [False, True, True]})
+    # store 1 shows the style (2 of size 13) and lacks core size 12 and non-core 11; store 2 shows nothing
+    stock = pd.DataFrame({"sku_id": [11, 12, 13, 11, 12, 13], "store_id": [1, 1, 1, 2, 2, 2],
+                          "on_hand": [0, 0, 2, 0, 0, 0]})
+    moves = size_break_replenishment(stock, products, dc(sku12=5, sku11=5), DC, display_units=2)
+    assert moves[["dest", "sku_id", "units"]].to_dict("records") == [{"dest": 1, "sku_id": 12, "units": 2}]
