@@ -32,9 +32,9 @@ class TrainingPlan:
     max_rows: int = 2_000_000  # a bigger chain samples horizons more thinly to stay near this
     max_series_origins: int = 3_000_000  # a bigger chain spaces its origins wider (features cost per origin)
 
-    def sampling(self, n_series: int, horizon: int = HORIZON, n_origins: int | None = None) -> int:
+    def sampling(self, n_series: int, n_origins: int, horizon: int = HORIZON) -> int:
         """One horizon in how many: ``sample_every``, or thinner when the chain is large."""
-        rows = n_series * ((n_origins or self.n_origins) + horizon // 7 - 1) * horizon
+        rows = n_series * n_origins * horizon
         return max(self.sample_every, -(-rows // self.max_rows))
 
     def origins(self, as_of: dt.date, n_origins: int, n_series: int, horizon: int = HORIZON) -> tuple[dt.date, ...]:
@@ -99,7 +99,7 @@ def training_spec(session, as_of: dt.date, plan: TrainingPlan, horizon: int = HO
     origins = plan.origins(as_of, plan.origins_at(data_range(session)[0], as_of, horizon), n_series, horizon)
     return features.FrameSpec(
         origins=origins, horizon=horizon, train=True, last_target=as_of,
-        sample_every=plan.sampling(n_series, horizon, len(origins) - horizon // 7 + 1),
+        sample_every=plan.sampling(n_series, len(origins), horizon),
     )
 
 

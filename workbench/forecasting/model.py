@@ -174,5 +174,3 @@ def train_with_holdout(
         return DemandModel(booster, used, categories, edges, ks, trained_until), holdout
     booster, used, categories = fit_booster(frame, params)
     return DemandModel(booster, used, categories, edges, ks, trained_until), holdout
-    booster, used, categories = fit_booster(frame, params)
-    return DemandModel(booster, used, categories, edges, ks, trained_until)
