@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.allocation.strategies import (
-    proportional_to_sales, ration, sell_one_replenish_one, size_break_replenishment,
+    proportional_to_sales, ration, sell_one_replenish_one, size_break_replenishment, slow_stock_swap,
 )
 
 DC = 0
@@ -46,3 +46,15 @@ def test_size_breaks_on_display_get_their_missing_core_size_only():
                           "on_hand": [0, 0, 2, 0, 0, 0]})
     moves = size_break_replenishment(stock, products, dc(sku12=5, sku11=5), DC, display_units=2)
     assert moves[["dest", "sku_id", "units"]].to_dict("records") == [{"dest": 1, "sku_id": 12, "units": 2}]
+
+
+def test_slow_stock_goes_to_the_regions_best_seller_of_the_style_keeping_the_display():
+    products = pd.DataFrame({"sku_id": [11, 12], "skc_id": [10, 10]})
+    stores = pd.DataFrame({"store_id": [1, 2, 3, 4], "region": ["East", "East", "East", "North"]})
+    # store 1 holds 4 of size 11 and sold none; store 3 sells the style best in East (size 12), store 4 is North
+    stock = pd.DataFrame({"sku_id": [11, 11, 12], "store_id": [1, 2, 3], "on_hand": [4, 1, 0]})
+    sales = pd.DataFrame({"sku_id": [11, 12, 11], "store_id": [2, 3, 4], "units": [1, 3, 9]})
+    moves = slow_stock_swap(stock, sales, products, stores, keep=1)
+    assert moves[["origin", "dest", "sku_id", "units"]].to_dict("records") == [
+        {"origin": 1, "dest": 3, "sku_id": 11, "units": 3}]
+    assert slow_stock_swap(stock, sales, products, stores, keep=4).empty  # nothing above the display to move

@@ -11,6 +11,9 @@ the order it serves them in. A rule returns moves
   in proportion to their recent sales, and the DC fills the gaps.
 - :func:`size_break_replenishment` (断码补货): only the core sizes missing
   from a style on display, one display quantity each.
+- :func:`slow_stock_swap` (单店滞销换店): a size that did not sell at a store
+  goes, above its display quantity, to the store of the same region that
+  sells the style best.
 
 When the DC is short, :func:`ration` serves stores by grade (A before B
 before C), then by the larger need. That is the "priority by store grade"
@@ -22,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ration", "sell_one_replenish_one", "proportional_to_sales", "size_break_replenishment"]
+__all__ = ["ration", "sell_one_replenish_one", "proportional_to_sales", "size_break_replenishment", "slow_stock_swap"]
 
 MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "reason"]
 GRADE_ORDER = {"A": 0, "B": 1, "C": 2}
@@ -88,3 +91,31 @@ def size_break_replenishment(stock: pd.DataFrame, products: pd.DataFrame, dc_sto
     broken = rows[shown & rows["is_core_size"] & (rows["on_hand"] <= 0)]
     wants = broken[["sku_id", "store_id"]].assign(units=display_units)
     return _dc_moves(wants, dc_stock, dc_id, grades, "core size missing on display (断码)")
+
+
+def slow_stock_swap(stock: pd.DataFrame, sales: pd.DataFrame, products: pd.DataFrame, stores: pd.DataFrame,
+                    keep: int = 1) -> pd.DataFrame:
+    """单店滞销换店: units of a SKU that sold nothing at a store move to the region's best seller of its style.
+
+    ``stock``: ``sku_id, store_id, on_hand``; ``sales``: ``sku_id, store_id, units``
+    over the look-back (a week or two); ``products``: ``sku_id, skc_id``;
+    ``stores``: ``store_id, region``. The donor keeps ``keep`` units on display.
+    Ties between receivers go to the lower store id, so the plan is reproducible.
+    """
+    sold = sales.groupby(["sku_id", "store_id"], as_index=False)["units"].sum()
+    rows = stock.merge(sold, on=["sku_id", "store_id"], how="left").fillna({"units": 0})
+    rows = rows.merge(products[["sku_id", "skc_id"]], on="sku_id").merge(stores[["store_id", "region"]], on="store_id")
+    donors = rows[(rows["units"] <= 0) & (rows["on_hand"] > keep)]
+    style_sales = (sold.merge(products[["sku_id", "skc_id"]], on="sku_id")
+                   .groupby(["skc_id", "store_id"], as_index=False)["units"].sum()
+                   .merge(stores[["store_id", "region"]], on="store_id"))
+    style_sales = style_sales[style_sales["units"] > 0]
+    candidates = donors.merge(style_sales, on=["skc_id", "region"], suffixes=("", "_dest"))
+    candidates = candidates[candidates["store_id_dest"] != candidates["store_id"]]
+    best = (candidates.sort_values(["sku_id", "store_id", "units_dest", "store_id_dest"],
+                                   ascending=[True, True, False, True], kind="stable")
+            .drop_duplicates(["sku_id", "store_id"]))
+    moves = pd.DataFrame({"origin": best["store_id"], "dest": best["store_id_dest"], "sku_id": best["sku_id"],
+                          "units": (best["on_hand"] - keep).astype(int),
+                          "reason": "no sale here; the style sells at the destination (单店滞销换店)"})
+    return moves.reset_index(drop=True)[MOVE_COLUMNS]
