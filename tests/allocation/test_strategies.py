@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.allocation.strategies import (
-    proportional_to_sales, ration, sell_one_replenish_one, size_break_replenishment, slow_stock_swap,
+    cumulative_sales_ranking, proportional_to_sales, ration, sell_one_replenish_one, size_break_replenishment,
+    slow_stock_swap,
 )
 
 DC = 0
@@ -58,3 +59,16 @@ def test_slow_stock_goes_to_the_regions_best_seller_of_the_style_keeping_the_dis
     assert moves[["origin", "dest", "sku_id", "units"]].to_dict("records") == [
         {"origin": 1, "dest": 3, "sku_id": 11, "units": 3}]
     assert slow_stock_swap(stock, sales, products, stores, keep=4).empty  # nothing above the display to move
+
+
+def test_cumulative_sales_ranking_serves_the_styles_best_seller_first():
+    products = pd.DataFrame({"sku_id": [11, 12], "skc_id": [10, 10]})
+    # style 10 to date: store 1 sold 2 + 1, store 2 sold 5 (of the other size), store 3 nothing
+    to_date = pd.DataFrame({"sku_id": [11, 12, 12], "store_id": [1, 1, 2], "units": [2, 1, 5]})
+    ranking = cumulative_sales_ranking(to_date, products)
+    assert ranking[ranking.sku_id == 11].set_index("store_id")["rank"].to_dict() == {1: 2, 2: 1}
+    wants = pd.DataFrame({"sku_id": [11, 11, 11], "store_id": [1, 2, 3], "units": [3, 1, 2]})
+    assert ration(wants, dc(sku11=3), ranking=ranking).tolist() == [2, 1, 0]
+    same_grade = pd.DataFrame({"store_id": [1, 2, 3], "grade": ["B", "B", "A"]})
+    # grade A (store 3) first, then the better-ranked of the B stores (store 2)
+    assert ration(wants, dc(sku11=3), same_grade, ranking).tolist() == [0, 1, 2]

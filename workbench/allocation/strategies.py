@@ -17,7 +17,8 @@ the order it serves them in. A rule returns moves
 
 When the DC is short, :func:`ration` serves stores by grade (A before B
 before C), then by the larger need. That is the "priority by store grade"
-rule, and every rule above uses it.
+rule, and every rule above uses it. Given a :func:`cumulative_sales_ranking`
+(累计销量排名), it serves the style's best sellers first within a grade.
 """
 
 from __future__ import annotations
@@ -25,26 +26,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ration", "sell_one_replenish_one", "proportional_to_sales", "size_break_replenishment", "slow_stock_swap"]
+__all__ = ["ration", "cumulative_sales_ranking", "sell_one_replenish_one", "proportional_to_sales", "size_break_replenishment", "slow_stock_swap"]
 
 MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "reason"]
 GRADE_ORDER = {"A": 0, "B": 1, "C": 2}
 
 
-def ration(wants: pd.DataFrame, supply: pd.DataFrame, grades: pd.DataFrame | None = None) -> pd.Series:
-    """Units each want gets from ``supply`` (``sku_id, units``): by grade, then by the larger want.
+def ration(wants: pd.DataFrame, supply: pd.DataFrame, grades: pd.DataFrame | None = None,
+           ranking: pd.DataFrame | None = None) -> pd.Series:
+    """Units each want gets from ``supply`` (``sku_id, units``): by grade, then ranking, then the larger want.
 
     ``wants`` has ``sku_id, store_id, units``; the answer is aligned with it.
+    ``ranking`` (``sku_id, store_id, rank``, 1 first) is e.g. :func:`cumulative_sales_ranking`.
     """
     frame = wants[["sku_id", "store_id", "units"]].copy()
     frame["_row"] = np.arange(len(frame))
     ranks = grades.set_index("store_id")["grade"].map(GRADE_ORDER) if grades is not None else pd.Series(dtype=float)
-    frame["_rank"] = frame["store_id"].map(ranks).fillna(len(GRADE_ORDER))  # ungraded stores come last
-    frame = frame.sort_values(["sku_id", "_rank", "units", "store_id"], ascending=[True, True, False, True], kind="stable")
+    frame["_grade"] = frame["store_id"].map(ranks).fillna(len(GRADE_ORDER))  # ungraded stores come last
+    if ranking is not None:
+        frame = frame.merge(ranking[["sku_id", "store_id", "rank"]], on=["sku_id", "store_id"], how="left")
+    frame["_rank"] = frame["rank"].fillna(np.inf) if "rank" in frame else 0.0  # unranked stores come last
+    frame = frame.sort_values(["sku_id", "_grade", "_rank", "units", "store_id"],
+                              ascending=[True, True, True, False, True], kind="stable")
     have = frame["sku_id"].map(supply.set_index("sku_id")["units"]).fillna(0).to_numpy()
     before = frame.groupby("sku_id")["units"].cumsum().to_numpy() - frame["units"].to_numpy()
     given = np.clip(have - before, 0, frame["units"].to_numpy())
     return pd.Series(given, index=frame["_row"].to_numpy()).sort_index().set_axis(wants.index).astype(int)
+
+
+def cumulative_sales_ranking(sales_to_date: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Each store's rank (1 = best) by cumulative sales of the style, for every size of it.
+
+    ``sales_to_date``: ``sku_id, store_id, units`` since launch; ``products``: ``sku_id, skc_id``.
+    """
+    skus = products[["sku_id", "skc_id"]]
+    style = sales_to_date.merge(skus, on="sku_id").groupby(["skc_id", "store_id"], as_index=False)["units"].sum()
+    style["rank"] = style.groupby("skc_id")["units"].rank(method="first", ascending=False).astype(int)
+    return style[["skc_id", "store_id", "rank"]].merge(skus, on="skc_id")[["sku_id", "store_id", "rank"]]
 
 
 def _dc_moves(wants: pd.DataFrame, dc_stock: pd.DataFrame, dc_id: int, grades, reason: str) -> pd.DataFrame:
