@@ -115,7 +115,7 @@ def test_scoring_rows_forecast_demand_with_every_size_in_stock(session):
 
 def test_training_rows_mask_stock_outs_and_never_look_past_the_cut_off(session):
     spec = features.FrameSpec(
-        origins=features.training_origins(AS_OF - dt.timedelta(days=7), 4), train=True, last_target=AS_OF
+        origins=forecast.TrainingPlan().origins(AS_OF, 1, n_series=1), train=True, last_target=AS_OF  # 4 weeks
     )
     frame = features.load_frame(session, spec)
     assert (frame.avail_share > 0).all()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["horizon_demand", "tail", "unit_gains", "expected_sales"]
+__all__ = ["horizon_demand", "tail", "unit_gains", "unit_ranks", "expected_sales"]
 
 KEYS = ["sku_id", "store_id"]
 
@@ -67,12 +67,18 @@ def unit_gains(mean, nb_size, units: int) -> np.ndarray:
     return tail(mean, k, np.arange(1, units + 1)[None, :])
 
 
+def unit_ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, .., n-1 for each count n, concatenated (the units of each row, one entry per unit)."""
+    counts = np.asarray(counts, dtype=int)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(int(counts.sum())) - starts
+
+
 def expected_sales(mean, nb_size, stock) -> np.ndarray:
     """E[min(D, stock)] per series: the sum of the unit gains up to the stock held."""
     stock = np.asarray(stock, dtype=int)
     if (stock < 0).any():
         raise ValueError("negative stock: expected sales need on-hand quantities of 0 or more")
-    top = int(stock.max(initial=0))
-    gains = unit_gains(mean, nb_size, top)
-    held = np.arange(1, top + 1)[None, :] <= stock[:, None]
-    return (gains * held).sum(axis=1)
+    mean, k = np.asarray(mean, dtype=float), np.asarray(nb_size, dtype=float)
+    row = np.repeat(np.arange(len(stock)), stock)  # one entry per unit held, not a series x max-stock grid
+    return np.bincount(row, tail(mean[row], k[row], unit_ranks(stock) + 1), minlength=len(stock))

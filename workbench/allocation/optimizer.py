@@ -27,14 +27,14 @@ dropping it would not pay.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from workbench.allocation.expected_sales import tail
+from workbench.allocation.expected_sales import tail, unit_ranks
 
 __all__ = ["Plan", "PlanSettings", "solve"]
 
@@ -61,7 +61,6 @@ class Plan:
     gap: float
     status: str
     solve_s: float
-    notes: list[str] = field(default_factory=list)
 
 
 def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
@@ -83,7 +82,7 @@ def _validate(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame)
     if len(orphan):
         pair = orphan.iloc[0]
         raise ValueError(f"no route from {pair['origin']} to {pair['dest']}: add it to the route costs "
-                         "(workbench/conf/allocation.yaml) or drop the arc")
+                         "(allocation.routes in workbench/conf/workbench.yaml) or drop the arc")
 
 
 def solve(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame,
@@ -123,8 +122,9 @@ class _Model:
         cost = self.arcs["unit_cost"].to_numpy(float)
         cheapest_in = np.full(n, np.inf)
         np.minimum.at(cheapest_in, self.dst, cost)
-        pos = np.repeat(np.flatnonzero(np.isfinite(cheapest_in)), s.max_units_in)
-        j = np.tile(np.arange(1, s.max_units_in + 1), len(pos) // max(s.max_units_in, 1))
+        receivers = np.flatnonzero(np.isfinite(cheapest_in))
+        pos = np.repeat(receivers, s.max_units_in)
+        j = np.tile(np.arange(1, s.max_units_in + 1), len(receivers))
         gain = margin[pos] * tail(mean[pos], k[pos], stock[pos] + j)
         pays = gain > cheapest_in[pos]  # gains fall with j: the steps kept are a prefix
         self.up_pos, self.up_gain = pos[pays], gain[pays]
@@ -137,7 +137,7 @@ class _Model:
         room = np.minimum(np.maximum(stock - p["keep"].to_numpy(int), 0), can_take)
         room[best_out <= 0] = 0
         pos = np.repeat(np.arange(n), room)
-        j = _ranks(room)  # 0 = the top unit held
+        j = unit_ranks(room)  # 0 = the top unit held
         loss = margin[pos] * tail(mean[pos], k[pos], stock[pos] - j)
         worth = loss < best_out[pos]  # losses grow with j: a prefix again
         self.down_pos, self.down_loss = pos[worth], loss[worth]
@@ -225,7 +225,7 @@ class _Model:
         # units sent to (taken from) the same position by earlier rows come first
         before_in = pd.Series(units).groupby(dst).cumsum().to_numpy() - units
         before_out = pd.Series(units).groupby(src).cumsum().to_numpy() - units
-        row, step = np.repeat(np.arange(len(units)), units), _ranks(units)
+        row, step = np.repeat(np.arange(len(units)), units), unit_ranks(units)
         d, o = dst[row], src[row]
         gained = tail(mean[d], k[d], stock[d] + before_in[row] + step + 1)
         lost = tail(mean[o], k[o], stock[o] - before_out[row] - step)
@@ -235,13 +235,6 @@ class _Model:
                                     - moves["expected_units_lost"] * margin[src])
         moves["freight_variable"] = moves["units"] * moves["unit_cost"]
         return moves
-
-
-def _ranks(counts: np.ndarray) -> np.ndarray:
-    """0, 1, .., n-1 for each count n, concatenated."""
-    total = int(counts.sum())
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - starts
 
 
 def _moves(arcs: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:

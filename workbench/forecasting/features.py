@@ -62,11 +62,6 @@ class FrameSpec:
         return min(last, self.last_target) if self.last_target else last
 
 
-def training_origins(last_origin: dt.date, n_origins: int, step_days: int = 7) -> tuple[dt.date, ...]:
-    """Origins ``step_days`` apart ending at ``last_origin`` (oldest first)."""
-    return tuple(last_origin - dt.timedelta(days=step_days * k) for k in reversed(range(n_origins)))
-
-
 def origin_table(origins: Sequence[dt.date]) -> ir.Table:
     return ibis.memtable(pd.DataFrame({"origin": list(origins)}))
 
