@@ -100,3 +100,13 @@ def test_bad_input_says_what_to_fix():
         solve(positions((1, A, 5, 0.5, np.inf, MARGIN, 1), (1, B, 0, 3.0, np.inf, MARGIN, 0)), arcs, routes.iloc[:0], stores())
     with pytest.raises(ValueError, match="no position"):
         solve(positions((1, A, 5, 0.5, np.inf, MARGIN, 1)), arcs, routes, stores())
+
+
+def test_a_store_over_capacity_receives_nothing_and_is_not_forced_to_give():
+    arcs, routes = a_to_b()
+    pos = positions((1, A, 5, 0.5, np.inf, MARGIN, 1), (1, B, 0, 3.0, np.inf, MARGIN, 0))
+    full = pd.DataFrame({"store_id": [A, B], "headroom": [-10, -2], "max_shipments": [2, 2]})
+    plan = solve(pos, arcs, routes, full)
+    assert plan.moves.empty and plan.status == "Optimal"
+    with pytest.raises(ValueError, match="negative max_shipments for stores \\[2\\]"):
+        solve(pos, arcs, routes, full.assign(headroom=5, max_shipments=[1, -1]))

@@ -70,7 +70,10 @@ def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
-def _validate(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame) -> None:
+def _validate(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame) -> None:
+    if (stores["max_shipments"] < 0).any():
+        bad = stores.loc[stores["max_shipments"] < 0, "store_id"].tolist()[:3]
+        raise ValueError(f"negative max_shipments for stores {bad}: give 0 or more shipments a day")
     if (positions["stock"] < 0).any():
         bad = positions[positions["stock"] < 0].head(3)
         raise ValueError(f"negative stock at {bad[['sku_id', 'location_id', 'stock']].to_dict('records')}: "
@@ -92,7 +95,7 @@ def solve(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, sto
     arcs = _check(arcs, ARC_COLUMNS, "arcs")
     routes = _check(routes, ROUTE_COLUMNS, "routes")
     stores = _check(stores, STORE_COLUMNS, "stores")
-    _validate(positions, arcs, routes)
+    _validate(positions, arcs, routes, stores)
     model = _Model(positions, arcs, routes, stores, settings)
     return model.run()
 
@@ -162,8 +165,8 @@ class _Model:
         solve_s = time.perf_counter() - started
         status = highs.modelStatusToString(highs.getModelStatus())
         if status != "Optimal" and highs.getInfo().primal_solution_status != 2:
-            raise ValueError(f"the allocation problem could not be solved ({status}); check that donors can keep "
-                             "their minimum display and that the DC's stock is not negative")
+            raise ValueError(f"the allocation problem could not be solved ({status}): no plan within the time limit; "
+                             "raise PlanSettings.time_limit_s or plan fewer stores at once")
         x = np.round(np.asarray(highs.getSolution().col_value[:n_arc]))
         info = highs.getInfo()
         gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
@@ -201,13 +204,14 @@ class _Model:
         lower.append(np.full(len(stores), -np.inf))
         upper.append(stores["max_shipments"].to_numpy(float))
         row += len(stores)
-        # headroom: units in - units out <= headroom
+        # headroom: units in - units out <= headroom; a store already over capacity takes nothing net
+        # (it is not forced to shed stock, which could leave the plan with no solution at all)
         arc_dest = stores.index.get_indexer(self.arcs["dest"])
         arc_orig = stores.index.get_indexer(self.arcs["origin"])
         blocks.append((row + arc_dest[arc_dest >= 0], arc_cols[arc_dest >= 0], np.ones((arc_dest >= 0).sum())))
         blocks.append((row + arc_orig[arc_orig >= 0], arc_cols[arc_orig >= 0], -np.ones((arc_orig >= 0).sum())))
         lower.append(np.full(len(stores), -np.inf))
-        upper.append(stores["headroom"].to_numpy(float))
+        upper.append(np.maximum(stores["headroom"].to_numpy(float), 0.0))
         row += len(stores)
         r, c, v = (np.concatenate(parts) for parts in zip(*blocks))
         matrix = sparse.csc_matrix((v, (r, c)), shape=(row, n_arc + n_route + n_up + n_down))
