@@ -112,7 +112,7 @@ def _validate(demand, stock, products, settings: BuySettings) -> None:
 
 
 def _season_demand(demand: pd.DataFrame) -> pd.DataFrame:
-    """One NB per SKC: a sum of NBs is moment-matched, mean Σμ and k = (Σμ)² / Σ μ²/k (Poisson adds no extra)."""
+    """One NB per SKC, moment-matched: mean Σμ, k = (Σμ)² / Σ μ²/k (Poisson rows add no extra)."""
     extra = np.where(np.isfinite(demand["nb_size"]), demand["mean"] ** 2 / demand["nb_size"], 0.0)
     sums = (demand.assign(_extra=extra).groupby("skc_id", as_index=False)
             .agg(mean=("mean", "sum"), _extra=("_extra", "sum")))
