@@ -1,0 +1,201 @@
+"""One day's plan (智能调拨): from stock, forecast and routes to explained moves.
+
+Pure: tables in, tables out. :func:`plan_day` builds the optimiser's
+candidate problem (:func:`candidate_problem`), solves it and explains each
+move in words a store manager can approve. The session work (reading stock
+and the forecast, writing the plan) lives in ``inputs`` and ``output``.
+
+Candidates keep the problem small without losing moves that could pay:
+
+- a **receiver** is a store × SKU whose next unit would earn more than the
+  cheapest freight of one unit into it;
+- a **donor** is a store × SKU holding more than its minimum display whose
+  top unit earns less than some receiver's next unit;
+- the DC may send to every receiver of a SKU it holds; a store may send to
+  receivers of its region (or anywhere, with ``cross_region``), and each
+  receiver keeps only the ``donors_per_receiver`` donors that would gain most.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from workbench.allocation.expected_sales import tail
+from workbench.allocation.optimizer import Plan, PlanSettings, solve
+from workbench.config import CONF_DIR
+
+__all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
+
+MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "relation", "lead_days", "expected_units_gained",
+                "expected_units_lost", "expected_margin", "freight", "net_benefit", "reason"]
+
+
+@dataclass(frozen=True)
+class PlanningSettings:
+    horizon_days: int = 14  # expected sales counted over these days
+    threshold: float = 30.0  # CNY a shipment must earn beyond its freight
+    max_shipments: int = 2  # shipments into one store per day
+    min_display: dict = field(default_factory=lambda: {"A": 2, "B": 1, "C": 1, "default": 1})
+    donors_per_receiver: int = 3
+    mip_gap: float = 0.005
+    time_limit_s: float = 60.0
+    max_units_in: int = 30
+
+    def __post_init__(self) -> None:
+        if self.horizon_days < 1:
+            raise ValueError("allocation.horizon_days must be 1 or more")
+        if self.threshold < 0 or self.max_shipments < 0:
+            raise ValueError("allocation.threshold and allocation.max_shipments cannot be negative")
+        if any(v < 0 for v in self.min_display.values()):
+            raise ValueError("allocation.min_display cannot be negative")
+
+    def solver(self) -> PlanSettings:
+        return PlanSettings(threshold=self.threshold, max_units_in=self.max_units_in, mip_gap=self.mip_gap,
+                            time_limit_s=self.time_limit_s)
+
+    def keep(self, grades: pd.Series) -> np.ndarray:
+        """The display quantity a donor keeps, by its grade (``default`` for ungraded stores)."""
+        default = self.min_display.get("default", 1)
+        return grades.map(lambda g: self.min_display.get(g, default)).to_numpy(int)
+
+
+def load_planning_settings(config_file: Path | None = None, **overrides) -> PlanningSettings:
+    """``allocation:`` of the settings file (``WB_CONFIG``), with keyword overrides (e.g. a notebook's parameters)."""
+    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allocation") or {}
+    names = PlanningSettings.__dataclass_fields__
+    values = {k: v for k, v in raw.items() if k in names}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise ValueError(f"unknown planning settings {sorted(unknown)}; use {', '.join(names)}")
+    return PlanningSettings(**values)
+
+
+def _shops(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
+           settings: PlanningSettings) -> pd.DataFrame:
+    """Every shop × SKU with stock or demand: stock, horizon demand, margin, the display it keeps, its region."""
+    shop_ids = stores.loc[stores["store_type"] != "dc", "store_id"]
+    held = stock[stock["location_id"].isin(shop_ids)][["sku_id", "location_id", "stock"]]
+    wanted = demand.rename(columns={"store_id": "location_id"})[["sku_id", "location_id", "mean", "nb_size"]]
+    wanted = wanted[wanted["location_id"].isin(shop_ids)]  # online stock is not planned here
+    rows = held.merge(wanted, on=["sku_id", "location_id"], how="outer")
+    rows = rows.fillna({"stock": 0, "mean": 0.0, "nb_size": np.inf})
+    info = stores.set_index("store_id")
+    rows["region"] = rows["location_id"].map(info["region"])
+    rows["keep"] = settings.keep(rows["location_id"].map(info["grade"]))
+    rows = rows.merge(margins[["sku_id", "location_id", "margin"]], on=["sku_id", "location_id"], how="left")
+    if rows["margin"].isna().any():
+        missing = rows[rows["margin"].isna()].head(3)[["sku_id", "location_id"]].to_dict("records")
+        raise ValueError(f"no selling price for {missing}: every SKU planned needs a price and a unit cost")
+    rows["stock"] = rows["stock"].astype(int)
+    return rows
+
+
+def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    mean, k, s, margin = (shops[c].to_numpy(float) for c in ("mean", "nb_size", "stock", "margin"))
+    shops = shops.assign(next_gain=margin * tail(mean, k, s + 1), top_loss=margin * tail(mean, k, s))
+    receivers = shops[(shops["mean"] > 0) & (shops["next_gain"] > cheapest_unit)]
+    best_gain = receivers.groupby("sku_id")["next_gain"].max()
+    donors = shops[shops["stock"] > shops["keep"]]
+    donors = donors[donors["top_loss"] < donors["sku_id"].map(best_gain).fillna(-np.inf)]
+    return receivers, donors
+
+
+def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFrame, per_receiver: int) -> pd.DataFrame:
+    pairs = receivers[["sku_id", "location_id", "next_gain"]].merge(
+        donors[["sku_id", "location_id", "top_loss"]], on="sku_id", suffixes=("_d", "_o"))
+    pairs = pairs.rename(columns={"location_id_d": "dest", "location_id_o": "origin"})
+    pairs = pairs.merge(routes[["origin", "dest", "unit_cost"]], on=["origin", "dest"])  # allowed routes only
+    pairs["edge"] = pairs["next_gain"] - pairs["top_loss"] - pairs["unit_cost"]
+    pairs = pairs[pairs["edge"] > 0].sort_values(["sku_id", "dest", "edge", "origin"], ascending=[True, True, False, True])
+    return pairs.groupby(["sku_id", "dest"]).head(per_receiver)[["origin", "dest", "sku_id", "unit_cost"]]
+
+
+def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
+                      routes: pd.DataFrame, settings: PlanningSettings) -> dict[str, pd.DataFrame]:
+    """The optimiser's inputs (``positions, arcs, routes, stores``) for one planning day.
+
+    ``stock``: ``sku_id, location_id, stock`` (on hand + in transit; the DC too);
+    ``demand``: ``sku_id, store_id, mean, nb_size`` over the horizon
+    (:func:`~workbench.allocation.expected_sales.horizon_demand`);
+    ``stores``: ``store_id, store_type, grade, region, capacity_units``;
+    ``margins``: ``sku_id, location_id, margin`` (price there − unit cost);
+    ``routes``: :func:`~workbench.allocation.routes.route_table`.
+    """
+    if (stock["stock"] < 0).any():
+        bad = stock[stock["stock"] < 0].head(3)[["sku_id", "location_id", "stock"]].to_dict("records")
+        raise ValueError(f"negative stock at {bad}: fix the stock position (core.inventory) before planning")
+    dc_ids = stores.loc[stores["store_type"] == "dc", "store_id"].tolist()
+    shops = _shops(stock, demand, stores, margins, settings)
+    receivers, donors = _receivers_and_donors(shops, float(routes["unit_cost"].min()) if len(routes) else np.inf)
+    dc = stock[stock["location_id"].isin(dc_ids) & (stock["stock"] > 0)]
+    dc_arcs = dc[["location_id", "sku_id"]].rename(columns={"location_id": "origin"}).merge(
+        receivers[["sku_id", "location_id"]].rename(columns={"location_id": "dest"}), on="sku_id")
+    dc_arcs = dc_arcs.merge(routes[["origin", "dest", "unit_cost"]], on=["origin", "dest"])
+    unrouted = set(receivers["location_id"]) - set(routes["dest"])
+    if unrouted:
+        raise ValueError(f"stores {sorted(unrouted)[:5]} have demand but no route in: add their region / city to "
+                         "core.stores or the relation to allocation.routes")
+    arcs = pd.concat([dc_arcs[["origin", "dest", "sku_id", "unit_cost"]],
+                      _store_arcs(receivers, donors, routes[~routes["origin"].isin(dc_ids)],
+                                  settings.donors_per_receiver)], ignore_index=True)
+    ends = pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
+                      arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
+    positions = ends.merge(shops, on=["sku_id", "location_id"], how="left")
+    at_dc = positions["location_id"].isin(dc_ids)
+    dc_stock = dc.set_index(["sku_id", "location_id"])["stock"]
+    dc_rows = pd.MultiIndex.from_frame(positions.loc[at_dc, ["sku_id", "location_id"]])
+    positions.loc[at_dc, "stock"] = dc_stock.reindex(dc_rows).to_numpy(float)
+    positions.loc[at_dc, ["mean", "margin", "keep"]] = 0.0
+    positions.loc[at_dc, "nb_size"] = np.inf
+    positions = positions.astype({"stock": int, "keep": int})
+    used = routes.merge(arcs[["origin", "dest"]].drop_duplicates(), on=["origin", "dest"])
+    return {"positions": positions[["sku_id", "location_id", "stock", "mean", "nb_size", "margin", "keep"]],
+            "arcs": arcs, "routes": used[["origin", "dest", "fixed_cost"]], "stores": _headroom(stock, stores, settings)}
+
+
+def _headroom(stock: pd.DataFrame, stores: pd.DataFrame, settings: PlanningSettings) -> pd.DataFrame:
+    shops = stores[stores["store_type"] != "dc"]
+    held = stock.groupby("location_id")["stock"].sum()
+    headroom = shops["capacity_units"].fillna(np.inf) - shops["store_id"].map(held).fillna(0)
+    return pd.DataFrame({"store_id": shops["store_id"], "headroom": headroom.clip(lower=0),
+                         "max_shipments": settings.max_shipments})
+
+
+def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
+             routes: pd.DataFrame, settings: PlanningSettings, solver=solve) -> tuple[pd.DataFrame, Plan]:
+    """The day's moves (``MOVE_COLUMNS``), each explained, and the solver's report.
+
+    ``solver`` is :func:`~workbench.allocation.optimizer.solve` or any function with its signature.
+    """
+    problem = candidate_problem(stock, demand, stores, margins, routes, settings)
+    if problem["arcs"].empty:  # nothing could pay its freight today
+        return explain(problem["arcs"], routes, settings), Plan(problem["arcs"], 0.0, 0.0, "no candidate moves", 0.0)
+    plan = solver(**problem, settings=settings.solver())
+    return explain(plan.moves, routes, settings), plan
+
+
+def explain(moves: pd.DataFrame, routes: pd.DataFrame, settings: PlanningSettings) -> pd.DataFrame:
+    """Each move with its relation, lead time, freight (its share of the shipment's fixed cost) and reason."""
+    if moves.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in MOVE_COLUMNS})
+    moves = moves.merge(routes[["origin", "dest", "relation", "lead_days", "fixed_cost"]], on=["origin", "dest"])
+    shipment_units = moves.groupby(["origin", "dest"])["units"].transform("sum")
+    moves["freight"] = moves["units"] * moves["unit_cost"] + moves["fixed_cost"] * moves["units"] / shipment_units
+    moves["net_benefit"] = moves["expected_margin"] - moves["freight"]
+    source = np.where(moves["relation"] == "dc", "DC replenishment", "transfer (调拨)")
+    moves["reason"] = [
+        f"{s}: +{g:.2f} expected units sold here"
+        + (f", −{lost:.2f} at the donor" if lost > 0.005 else "")
+        + f"; margin ¥{m:,.0f} vs freight ¥{f:,.0f}"
+        for s, g, lost, m, f in zip(source, moves["expected_units_gained"], moves["expected_units_lost"],
+                                    moves["expected_margin"], moves["freight"])
+    ]
+    return moves[MOVE_COLUMNS].sort_values(["dest", "origin", "sku_id"], kind="stable").reset_index(drop=True)
