@@ -91,13 +91,24 @@ def _validate(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame,
 def solve(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame,
           settings: PlanSettings = PlanSettings()) -> Plan:
     """The moves that maximise expected margin − freight − threshold per shipment, in whole units."""
+    return solve_arcs(*checked(positions, arcs, routes, stores), settings)[0]
+
+
+def checked(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame):
+    """The four tables with their columns checked and a fresh index; a ValueError says what to fix."""
     positions = _check(positions, POSITION_COLUMNS, "positions")
     arcs = _check(arcs, ARC_COLUMNS, "arcs")
     routes = _check(routes, ROUTE_COLUMNS, "routes")
     stores = _check(stores, STORE_COLUMNS, "stores")
     _validate(positions, arcs, routes, stores)
+    return positions, arcs, routes, stores
+
+
+def solve_arcs(positions, arcs, routes, stores, settings: PlanSettings) -> tuple[Plan, np.ndarray]:
+    """The plan for checked tables, and the units on each arc in ``arcs``' order (for the decomposition)."""
     model = _Model(positions, arcs, routes, stores, settings)
-    return model.run()
+    plan = model.run()
+    return plan, model.x
 
 
 class _Model:
@@ -105,50 +116,19 @@ class _Model:
 
     def __init__(self, positions, arcs, routes, stores, settings: PlanSettings):
         self.p, self.settings = positions, settings
-        index = pd.MultiIndex.from_frame(positions[["sku_id", "location_id"]])
-        self.src = index.get_indexer(pd.MultiIndex.from_arrays([arcs["sku_id"], arcs["origin"]]))
-        self.dst = index.get_indexer(pd.MultiIndex.from_arrays([arcs["sku_id"], arcs["dest"]]))
-        if (self.src < 0).any() or (self.dst < 0).any():
-            raise ValueError("an arc's origin or destination has no position for its SKU: give both a position row")
+        self.src, self.dst = arc_ends(positions, arcs)
         used = routes.merge(arcs[["origin", "dest"]].drop_duplicates(), on=["origin", "dest"])
         self.arcs, self.routes, self.stores = arcs, used.reset_index(drop=True), stores
         self.route_of = pd.MultiIndex.from_frame(self.routes[["origin", "dest"]]).get_indexer(
             pd.MultiIndex.from_frame(arcs[["origin", "dest"]]))
-        self._steps()
-
-    def _steps(self) -> None:
-        """Unit steps per position, only those that could pay: up while the gain beats the cheapest
-        freight in, down while the loss is below what the best destination would gain."""
-        p, s, n = self.p, self.settings, len(self.p)
-        stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
-        mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
-        cost = self.arcs["unit_cost"].to_numpy(float)
-        cheapest_in = np.full(n, np.inf)
-        np.minimum.at(cheapest_in, self.dst, cost)
-        receivers = np.flatnonzero(np.isfinite(cheapest_in))
-        pos = np.repeat(receivers, s.max_units_in)
-        j = np.tile(np.arange(1, s.max_units_in + 1), len(receivers))
-        gain = margin[pos] * tail(mean[pos], k[pos], stock[pos] + j)
-        pays = gain > cheapest_in[pos]  # gains fall with j: the steps kept are a prefix
-        self.up_pos, self.up_gain = pos[pays], gain[pays]
-        self.n_up = np.bincount(self.up_pos, minlength=n)
-        first_gain = np.zeros(n)
-        first_gain[pos[pays & (j == 1)]] = gain[pays & (j == 1)]
-        best_out = np.zeros(n)
-        np.maximum.at(best_out, self.src, first_gain[self.dst] - cost)
-        can_take = np.bincount(self.src, weights=self.n_up[self.dst], minlength=n).astype(int)
-        room = np.minimum(np.maximum(stock - p["keep"].to_numpy(int), 0), can_take)
-        room[best_out <= 0] = 0
-        pos = np.repeat(np.arange(n), room)
-        j = unit_ranks(room)  # 0 = the top unit held
-        loss = margin[pos] * tail(mean[pos], k[pos], stock[pos] - j)
-        worth = loss < best_out[pos]  # losses grow with j: a prefix again
-        self.down_pos, self.down_loss = pos[worth], loss[worth]
-        self.n_down = np.bincount(self.down_pos, minlength=n)
-        self.arc_upper = np.minimum(self.n_down[self.src], self.n_up[self.dst]).astype(float)
+        steps = unit_steps(positions, arcs, self.src, self.dst, settings)
+        self.up_pos, self.up_gain, self.n_up = steps.up_pos, steps.up_gain, steps.n_up
+        self.down_pos, self.down_loss, self.n_down = steps.down_pos, steps.down_loss, steps.n_down
+        self.arc_upper = steps.arc_upper
 
     def run(self) -> Plan:
         n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
+        self.x = np.zeros(n_arc)
         if n_arc == 0:
             return Plan(_moves(self.arcs.iloc[:0], np.zeros(0)), 0.0, 0.0, "no candidate moves", 0.0)
         cost = np.concatenate([
@@ -167,11 +147,11 @@ class _Model:
         if status != "Optimal" and highs.getInfo().primal_solution_status != 2:
             raise ValueError(f"the allocation problem could not be solved ({status}): no plan within the time limit; "
                              "raise PlanSettings.time_limit_s or plan fewer stores at once")
-        x = np.round(np.asarray(highs.getSolution().col_value[:n_arc]))
+        x = self.x = np.round(np.asarray(highs.getSolution().col_value[:n_arc]))
         info = highs.getInfo()
         gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
         moves = _moves(self.arcs, x)
-        moves = self._explain(moves, x)
+        moves = explain_moves(self.p, self.src, self.dst, moves, x)
         return Plan(moves, -float(info.objective_function_value), gap, status, solve_s)
 
     def _rows(self, n_arc, n_route, n_up, n_down):
@@ -217,28 +197,97 @@ class _Model:
         matrix = sparse.csc_matrix((v, (r, c)), shape=(row, n_arc + n_route + n_up + n_down))
         return matrix, np.concatenate(lower), np.concatenate(upper)
 
-    def _explain(self, moves: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
-        """Per move: expected extra units sold at the destination, lost at the origin, margin, freight."""
-        if moves.empty:
-            return moves
-        p = self.p
-        moved = x > 0
-        dst, src, units = self.dst[moved], self.src[moved], x[moved].astype(int)
-        stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
-        mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
-        # units sent to (taken from) the same position by earlier rows come first
-        before_in = pd.Series(units).groupby(dst).cumsum().to_numpy() - units
-        before_out = pd.Series(units).groupby(src).cumsum().to_numpy() - units
-        row, step = np.repeat(np.arange(len(units)), units), unit_ranks(units)
-        d, o = dst[row], src[row]
-        gained = tail(mean[d], k[d], stock[d] + before_in[row] + step + 1)
-        lost = tail(mean[o], k[o], stock[o] - before_out[row] - step)
-        moves["expected_units_gained"] = np.bincount(row, gained, minlength=len(units))
-        moves["expected_units_lost"] = np.bincount(row, lost, minlength=len(units))
-        moves["expected_margin"] = (moves["expected_units_gained"] * margin[dst]
-                                    - moves["expected_units_lost"] * margin[src])
-        moves["freight_variable"] = moves["units"] * moves["unit_cost"]
+
+def explain_moves(p: pd.DataFrame, src: np.ndarray, dst: np.ndarray, moves: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    """Per move: expected extra units sold at the destination, lost at the origin, margin, freight."""
+    if moves.empty:
         return moves
+    moved = x > 0
+    dst, src, units = dst[moved], src[moved], x[moved].astype(int)
+    stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
+    mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
+    # the moves are the arcs with units, in arc order: units sent to (taken from) the same position
+    # by earlier rows come first
+    before_in = pd.Series(units).groupby(dst).cumsum().to_numpy() - units
+    before_out = pd.Series(units).groupby(src).cumsum().to_numpy() - units
+    row, step = np.repeat(np.arange(len(units)), units), unit_ranks(units)
+    d, o = dst[row], src[row]
+    gained = tail(mean[d], k[d], stock[d] + before_in[row] + step + 1)
+    lost = tail(mean[o], k[o], stock[o] - before_out[row] - step)
+    moves["expected_units_gained"] = np.bincount(row, gained, minlength=len(units))
+    moves["expected_units_lost"] = np.bincount(row, lost, minlength=len(units))
+    moves["expected_margin"] = (moves["expected_units_gained"] * margin[dst]
+                                - moves["expected_units_lost"] * margin[src])
+    moves["freight_variable"] = moves["units"] * moves["unit_cost"]
+    return moves
+
+
+def arc_ends(positions: pd.DataFrame, arcs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of each arc's origin and destination positions (one hash lookup on SKU × location)."""
+    width = int(max(positions["location_id"].max(), arcs["origin"].max(), arcs["dest"].max(), 0)) + 1
+    key = pd.Index(positions["sku_id"].to_numpy(np.int64) * width + positions["location_id"].to_numpy(np.int64))
+    sku = arcs["sku_id"].to_numpy(np.int64)
+    src = key.get_indexer(sku * width + arcs["origin"].to_numpy(np.int64))
+    dst = key.get_indexer(sku * width + arcs["dest"].to_numpy(np.int64))
+    if (src < 0).any() or (dst < 0).any():
+        raise ValueError("an arc's origin or destination has no position for its SKU: give both a position row")
+    return src, dst
+
+
+@dataclass
+class Steps:
+    """Unit steps that could pay, grouped by position in order (``*_pos`` sorted): the j-th step up of a
+    position gains ``up_gain``, its j-th step down loses ``down_loss``; ``arc_upper`` bounds each arc."""
+
+    up_pos: np.ndarray
+    up_gain: np.ndarray
+    n_up: np.ndarray
+    down_pos: np.ndarray
+    down_loss: np.ndarray
+    n_down: np.ndarray
+    arc_upper: np.ndarray
+
+
+def unit_steps(p: pd.DataFrame, arcs: pd.DataFrame, src: np.ndarray, dst: np.ndarray, s: PlanSettings) -> Steps:
+    """Unit steps per position, only those that could pay: up while the gain beats the cheapest
+    freight in, down while the loss is below what the best destination would gain."""
+    n = len(p)
+    stock, margin = p["stock"].to_numpy(int), p["margin"].to_numpy(float)
+    mean, k = p["mean"].to_numpy(float), p["nb_size"].to_numpy(float)
+    cost = arcs["unit_cost"].to_numpy(float)
+    cheapest_in = np.full(n, np.inf)
+    np.minimum.at(cheapest_in, dst, cost)
+    # gains fall with j, so the steps that pay are a prefix: step up only the positions still paying
+    open_, gains = np.flatnonzero(np.isfinite(cheapest_in)), []
+    for j in range(1, s.max_units_in + 1):
+        gain = margin[open_] * tail(mean[open_], k[open_], stock[open_] + j)
+        pays = gain > cheapest_in[open_]
+        open_ = open_[pays]
+        gains.append((open_, gain[pays]))
+    n_up = np.zeros(n, dtype=int)
+    for rows, _ in gains:
+        n_up[rows] += 1
+    start = np.cumsum(n_up) - n_up
+    up_gain = np.empty(int(n_up.sum()))
+    for j, (rows, gain) in enumerate(gains):
+        up_gain[start[rows] + j] = gain
+    up_pos = np.repeat(np.arange(n), n_up)
+    first_gain = np.zeros(n)
+    if gains:
+        first_gain[gains[0][0]] = gains[0][1]
+    best_out = np.zeros(n)
+    np.maximum.at(best_out, src, first_gain[dst] - cost)
+    can_take = np.bincount(src, weights=n_up[dst], minlength=n).astype(int)
+    room = np.minimum(np.maximum(stock - p["keep"].to_numpy(int), 0), can_take)
+    room[best_out <= 0] = 0
+    pos = np.repeat(np.arange(n), room)
+    j = unit_ranks(room)  # 0 = the top unit held
+    loss = margin[pos] * tail(mean[pos], k[pos], stock[pos] - j)
+    worth = loss < best_out[pos]  # losses grow with j: a prefix again
+    down_pos, down_loss = pos[worth], loss[worth]
+    n_down = np.bincount(down_pos, minlength=n)
+    arc_upper = np.minimum(n_down[src], n_up[dst]).astype(float)
+    return Steps(up_pos, up_gain, n_up, down_pos, down_loss, n_down, arc_upper)
 
 
 def _moves(arcs: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
