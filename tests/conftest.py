@@ -12,6 +12,10 @@ import os
 
 import pytest
 
+from workbench.config import Settings, load_settings
+
+TINY_SEED = 42
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_data(tmp_path_factory):
@@ -47,3 +51,17 @@ def mlflow_server(tmp_path_factory, _isolated_data):
             yield uri
         finally:
             os.environ.pop("WB_MLFLOW_URI", None)
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tmp_path_factory) -> Settings:
+    """Settings of a tiny warehouse (2025, stores S001-S008) with its own audit folder, built once.
+
+    Shared by every test that reads the tiny chain: tests that write take a copy first.
+    """
+    from workbench.simulation.build import build_warehouse
+
+    root = tmp_path_factory.mktemp("tiny")
+    settings = load_settings(engine="duckdb", warehouse=root / "tiny.duckdb", audit_dir=root / "audit")
+    build_warehouse(settings, scale="tiny", seed=TINY_SEED, progress=False)
+    return settings

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from workbench.allocation.inputs import ticket_prices
 from workbench.allocation.planning import PlanningSettings, load_planning_settings
 from workbench.allocation.policies import POLICIES, Workbench, rule_policies
 from workbench.allocation.replay import LOCATION_TYPES, Replay, ReplayData
@@ -70,25 +71,8 @@ def load_replay_data(session, oracle, start: dt.date, days: int) -> ReplayData:
     demand, sales_before = (frame[frame["store_id"].isin(shops)].reset_index(drop=True) for frame in (demand, sales_before))
     for frame in (demand, sales_before):
         frame["sale_date"] = pd.to_datetime(frame["sale_date"]).dt.date
-    return ReplayData(start, days, stores, products, opening, flows, demand, _prices(session, products, start, end),
+    return ReplayData(start, days, stores, products, opening, flows, demand, ticket_prices(session, products, start, end),
                       sales_before, route_table(stores, load_route_book()))
-
-
-def _prices(session, products: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The ticket price of every SKU on every day, by channel: the last price change on or before the day."""
-    changes = _frame(session, f"select skc_id, channel, effective_date, price from core.price_changes "
-                              f"where effective_date <= date '{end}' order by effective_date")
-    changes["effective_date"] = pd.to_datetime(changes["effective_date"]).astype("datetime64[ns]")
-    days = pd.DataFrame({"sale_date": pd.date_range(start, end).astype("datetime64[ns]")})
-    out = []
-    for channel, group in changes.groupby("channel"):
-        grid = days.merge(group[["skc_id"]].drop_duplicates(), how="cross").sort_values("sale_date")
-        priced = pd.merge_asof(grid, group.sort_values("effective_date"), left_on="sale_date",
-                               right_on="effective_date", by="skc_id").dropna(subset=["price"])
-        out.append(priced.assign(channel=channel)[["sale_date", "skc_id", "channel", "price"]])
-    prices = pd.concat(out).merge(products[["sku_id", "skc_id"]], on="skc_id")
-    prices["sale_date"] = prices["sale_date"].dt.date
-    return prices[["sale_date", "sku_id", "channel", "price"]]
 
 
 def weekly_forecasts(session, start: dt.date, days: int, source: str = "champion", progress=print) -> dict:

@@ -13,7 +13,10 @@ Candidates keep the problem small without losing moves that could pay:
   top unit earns less than some receiver's next unit;
 - the DC may send to every receiver of a SKU it holds; a store may send to
   receivers of its region (or anywhere, with ``cross_region``), and each
-  receiver keeps only the ``donors_per_receiver`` donors that would gain most.
+  receiver keeps only the ``donors_per_receiver`` donors that would gain most;
+- a store→store route is a candidate only if its arcs' first units together
+  could pay its fixed cost, and each store keeps its ``routes_per_store``
+  most promising ones (it takes at most ``max_shipments`` a day anyway).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class PlanningSettings:
     max_shipments: int = 2  # shipments into one store per day
     min_display: dict = field(default_factory=lambda: {"A": 2, "B": 1, "C": 1, "default": 1})
     donors_per_receiver: int = 3
+    routes_per_store: int = 3  # store-to-store routes into a store worth considering (a binary each)
     mip_gap: float = 0.005
     time_limit_s: float = 60.0
     max_units_in: int = 30
@@ -108,14 +112,21 @@ def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd
     return receivers, donors
 
 
-def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFrame, per_receiver: int) -> pd.DataFrame:
+def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFrame, per_receiver: int,
+                routes_per_store: int) -> pd.DataFrame:
     pairs = receivers[["sku_id", "location_id", "next_gain"]].merge(
         donors[["sku_id", "location_id", "top_loss"]], on="sku_id", suffixes=("_d", "_o"))
     pairs = pairs.rename(columns={"location_id_d": "dest", "location_id_o": "origin"})
     pairs = pairs.merge(routes[["origin", "dest", "unit_cost"]], on=["origin", "dest"])  # allowed routes only
     pairs["edge"] = pairs["next_gain"] - pairs["top_loss"] - pairs["unit_cost"]
     pairs = pairs[pairs["edge"] > 0].sort_values(["sku_id", "dest", "edge", "origin"], ascending=[True, True, False, True])
-    return pairs.groupby(["sku_id", "dest"]).head(per_receiver)[["origin", "dest", "sku_id", "unit_cost"]]
+    pairs = pairs.groupby(["sku_id", "dest"]).head(per_receiver)
+    # a store takes few shipments a day, so only its most promising donor stores are worth a route binary
+    potential = pairs.groupby(["origin", "dest"], as_index=False)["edge"].sum()
+    potential = potential.merge(routes[["origin", "dest", "fixed_cost"]], on=["origin", "dest"])
+    potential = potential[potential["edge"] > potential["fixed_cost"]].sort_values(["dest", "edge"], ascending=[True, False])
+    best = potential.groupby("dest").head(routes_per_store)[["origin", "dest"]]
+    return pairs.merge(best, on=["origin", "dest"])[["origin", "dest", "sku_id", "unit_cost"]]
 
 
 def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
@@ -145,7 +156,7 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
                          "core.stores or the relation to allocation.routes")
     arcs = pd.concat([dc_arcs[["origin", "dest", "sku_id", "unit_cost"]],
                       _store_arcs(receivers, donors, routes[~routes["origin"].isin(dc_ids)],
-                                  settings.donors_per_receiver)], ignore_index=True)
+                                  settings.donors_per_receiver, settings.routes_per_store)], ignore_index=True)
     ends = pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
                       arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
     positions = ends.merge(shops, on=["sku_id", "location_id"], how="left")

@@ -110,6 +110,21 @@ def ingest(rows: int, encodings: tuple[str, ...], seed: int, json_path: Path | N
     click.echo(f"JSON: {report.write_json(json_path)}")
 
 
+def bench_chain(scale: str, seed: int, warehouse: Path | None):
+    """Settings of the simulated chain a benchmark runs on: ``warehouse``, or SCALE and SEED built once under data/bench/."""
+    from workbench.config import load_settings
+    from workbench.demo import built_with
+    from workbench.simulation.build import GENERATOR_VERSION, build_warehouse
+
+    settings = load_settings(engine="duckdb", warehouse=warehouse or Path("data/bench") / f"chain-{scale}-{seed}.duckdb")
+    wanted = {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION}
+    current = built_with(settings)
+    if warehouse is None and (current is None or any(current.get(k) != v for k, v in wanted.items())):
+        click.echo(f"Generating the {scale} chain (seed {seed}) into {settings.warehouse} ...", err=True)
+        build_warehouse(settings, scale=scale, seed=seed, progress=True)
+    return settings
+
+
 @bench.command("forecast")
 @click.option("--scale", type=click.Choice(SCALES), default="demo", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
@@ -120,7 +135,7 @@ def ingest(rows: int, encodings: tuple[str, ...], seed: int, json_path: Path | N
               help="Only these methods (default: all five); oracle_demand and oracle_sales add the simulator's "
                    "own expectations, the floor no method can go below.")
 @click.option("--warehouse", type=click.Path(path_type=Path),
-              help="Benchmark this warehouse instead of data/bench/forecast-SCALE-SEED.duckdb.")
+              help="Benchmark this warehouse instead of data/bench/chain-SCALE-SEED.duckdb.")
 @click.option("--cost-only", is_flag=True,
               help="Measure our model's features + training + forecast only, no scoring (for `large`).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
@@ -141,22 +156,13 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
       wb bench forecast --scale demo --user u_region_east --method oracle_demand --method oracle_sales
       wb bench forecast --scale large --cost-only --windows 1
     """
-    from workbench.config import load_settings
-    from workbench.demo import built_with
     from workbench.forecasting.bench import METHODS, ORACLE_METHODS, comparison, run_benchmark
-    from workbench.simulation.build import GENERATOR_VERSION, build_warehouse
 
     unknown = sorted(set(methods) - set(METHODS) - set(ORACLE_METHODS))
     if unknown:
         raise click.BadParameter(f"unknown method(s) {unknown}; choose from {', '.join(METHODS + ORACLE_METHODS)}",
                                  param_hint="--method")
-    path = warehouse or Path("data/bench") / f"forecast-{scale}-{seed}.duckdb"
-    settings = load_settings(engine="duckdb", warehouse=path)
-    wanted = {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION}
-    current = built_with(settings)
-    if warehouse is None and (current is None or any(current.get(k) != v for k, v in wanted.items())):
-        click.echo(f"Generating the {scale} chain (seed {seed}) into {settings.warehouse} ...", err=True)
-        build_warehouse(settings, scale=scale, seed=seed, progress=True)
+    settings = bench_chain(scale, seed, warehouse)
     if cost_only:
         methods = ("workbench",)
     report = run_benchmark(settings, user=user, n_windows=n_windows, methods=methods or METHODS, scale=scale,
@@ -165,4 +171,51 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
     report.print_table()
     if not cost_only:
         click.echo(comparison(report).round(3).to_string())
+    click.echo(f"JSON: {report.write_json(json_path)}")
+
+
+@bench.command("allocation")
+@click.option("--scale", type=click.Choice(SCALES), default="demo", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--days", type=int, default=56, show_default=True, help="Days to replay (8 weeks by default).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day replayed (the day after a weekly stock snapshot); default: the latest that fits.")
+@click.option("--method", "methods", multiple=True,
+              help="Only these policies (default: no_transfer, weekly_rule, proportional, workbench).")
+@click.option("--forecast", "forecast_source", type=click.Choice(["champion", "moving_average"]), default="champion",
+              show_default=True, help="What our policy plans from: our demand model, or a 28-day sales rate.")
+@click.option("--warehouse", type=click.Path(path_type=Path),
+              help="Replay this warehouse instead of data/bench/chain-SCALE-SEED.duckdb.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
+def allocation(scale: str, seed: int, days: int, start, methods: tuple[str, ...], forecast_source: str,
+               warehouse: Path | None, json_path: Path | None) -> None:
+    """Replay the chain under each allocation policy against its true demand.
+
+    Every policy meets the same customers (truth.demand) from the same
+    opening stock: no transfers (DC replenishment only), the business's
+    weekly sell-one-replenish-one, proportional to sales, and ours (the
+    daily optimiser on weekly forecasts). Prints net margin after freight,
+    sales, lost sales, sell-through, size-break days, units moved,
+    shipments, logistics cost and solve times.
+
+    \b
+    Examples:
+      wb bench allocation --scale tiny --forecast moving_average
+      wb bench allocation --scale demo --seed 7 --json bench-results/allocation-demo-7.json
+      wb bench allocation --scale demo --method weekly_rule --method workbench --days 28
+    """
+    import workbench as wb
+    from workbench.allocation.bench import comparison, run_benchmark
+    from workbench.allocation.policies import POLICIES
+
+    unknown = sorted(set(methods) - set(POLICIES))
+    if unknown:
+        raise click.BadParameter(f"unknown method(s) {unknown}; choose from {', '.join(POLICIES)}", param_hint="--method")
+    settings = bench_chain(scale, seed, warehouse)
+    session = wb.session("u_pipeline", settings=settings, read_only=True, entry_point="cli")
+    oracle = wb.session("u_oracle", settings=settings, read_only=True, entry_point="cli")
+    report, _ = run_benchmark(session, oracle, days=days, start=start.date() if start else None,
+                              methods=methods or POLICIES, forecast_source=forecast_source, scale=scale, seed=seed,
+                              progress=lambda line: click.echo(line, err=True))
+    click.echo(comparison(report).T.round(3).to_string())
     click.echo(f"JSON: {report.write_json(json_path)}")

@@ -346,6 +346,28 @@ MARTS = [
         ("nb_size", "float64", "negative-binomial shape k (Var = mean + mean^2 / k; inf: Poisson)"),
         ("run_id", "string", "run that wrote the rows (filled by the session)"),
     ], key=("as_of", "sku_id", "store_id", "date")),
+    *[_t("marts", name, doc + " One set per as-of date (workbench.allocation.output; replaced per as_of).", [
+        ("as_of", "date", "day the plan was made after the close of", False),
+        ("from_store_id", "int32", "location the units leave (the DC for replenishment)", False),
+        ("to_store_id", "int32", "store the units go to", False),
+        ("sku_id", "int32", "item", False),
+        ("units", "int32", "units to move", False),
+        ("relation", "string", "dc | same_city | same_region | cross_region (route costs)"),
+        ("ship_date", "date", "day the units leave"),
+        ("arrive_date", "date", "day they reach the shelf (ship date + lead time)"),
+        ("expected_units_gained", "float64", "extra units expected to sell at the destination over the horizon"),
+        ("expected_units_lost", "float64", "units the origin is expected to sell fewer of"),
+        ("expected_margin", "float64", "expected margin gained (CNY)"),
+        ("freight", "float64", "unit freight plus its share of the shipment's fixed cost (CNY)"),
+        ("net_benefit", "float64", "expected margin less freight (CNY)"),
+        ("strategy", "string", "what made the plan: workbench (the optimiser) or a business rule"),
+        ("reason", "string", "why this move, in words a manager can approve"),
+        ("status", "string", "proposed | approved | rejected (the allocation review app decides)", False),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("as_of", "from_store_id", "to_store_id", "sku_id"))
+      for name, doc in (("transfer_plan", "Store-to-store transfers (调拨) proposed for the next cycle."),
+                        ("replenishment_plan", "DC-to-store replenishment (补货) proposed for the next cycle."),
+                        ("initial_allocation", "A new season's buy spread over the stores (铺货)."))],
 ]
 
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}

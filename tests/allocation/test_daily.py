@@ -1,0 +1,86 @@
+"""The daily plan on the tiny chain: stock position, the plan, its tables in the marts, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.allocation import daily, inputs, output
+from workbench.allocation.bench import _moving_average
+from workbench.forecasting.output import write_forecast
+
+AS_OF = dt.date(2025, 11, 9)  # a snapshot day (Sunday) + rolling forward is checked on the next one
+
+
+@pytest.fixture()
+def planned(tiny_settings, tmp_path):
+    """A writable copy of tiny with a forecast for AS_OF in marts.forecast (a 28-day sales rate: no model)."""
+    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit")
+    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
+    with wb.session("u_pipeline", settings=settings, read_only=False) as s:
+        forecast = _moving_average(s, AS_OF)
+        forecast = forecast[forecast["store_id"].isin(inputs.planning_stores(s)["store_id"])]
+        write_forecast(s, forecast.assign(p10=0.0, p50=forecast["mean"], p90=forecast["mean"] * 2), AS_OF, None)
+    return settings
+
+
+def test_rolling_the_snapshot_forward_matches_the_next_snapshot(tiny_settings):
+    with wb.session("u_pipeline", settings=tiny_settings, read_only=True) as s:
+        rolled = inputs.stock_position(s, AS_OF - dt.timedelta(days=1))  # from the snapshot a week before
+        snap = s.sql(f"select store_id as location_id, sku_id, on_hand from core.inventory "
+                     f"where snapshot_date = date '{AS_OF}' and quality = 'A' and on_hand > 0").to_pandas()
+        sold = s.sql(f"select store_id as location_id, sku_id, sum(qty) as sold from core.sales "
+                     f"where sale_date = date '{AS_OF}' group by all").to_pandas()
+    rolled = rolled.merge(sold, on=["location_id", "sku_id"], how="left").fillna({"sold": 0})
+    both = rolled.merge(snap, on=["location_id", "sku_id"], how="inner", suffixes=("", "_snap"))
+    # the day before the snapshot, less the snapshot day's sales, is the snapshot where no transfer arrived
+    assert len(both) > 100
+    assert ((both["on_hand"] - both["sold"]) == both["on_hand_snap"]).mean() > 0.9
+
+
+def test_the_daily_plan_is_written_and_a_rerun_replaces_it(planned):
+    with wb.session("u_pipeline", settings=planned, read_only=False) as s:
+        plan = daily.make_plan(s, AS_OF)
+        assert len(plan.moves) > 0, plan.describe()
+        assert (plan.moves["net_benefit"] > -plan.settings.threshold).all()
+        assert plan.moves["reason"].str.contains("expected units").all()
+        written = plan.write(s)
+        again = daily.make_plan(s, AS_OF).write(s)
+        assert again == written
+        rows = {t: output.read_plan(s, t, AS_OF) for t in output.PLAN_TABLES}
+    assert sum(len(r) for r in rows.values()) == len(plan.moves)  # replaced, not added to
+    assert (rows["marts.replenishment_plan"]["relation"] == "dc").all()
+    assert set(rows["marts.replenishment_plan"]["status"]) <= {"proposed"}
+    impact = plan.impact()
+    assert impact["units"].sum() == plan.moves["units"].sum()
+    breaks = plan.size_breaks()
+    assert breaks["after"].sum() <= breaks["before"].sum() + len(plan.moves)
+
+
+def test_a_rule_strategy_plans_alone(planned):
+    with wb.session("u_pipeline", settings=planned, read_only=True) as s:
+        plan = daily.make_plan(s, AS_OF, strategy="sell_one_replenish_one")
+    assert len(plan.moves) > 0
+    assert (plan.moves["relation"] == "dc").all()
+    assert plan.report.status == "rule: sell_one_replenish_one"
+
+
+def test_bad_input_says_what_to_do_and_writes_nothing(planned):
+    with wb.session("u_pipeline", settings=planned, read_only=False) as s:
+        with pytest.raises(ValueError, match="no forecast for 2025-11-02"):
+            daily.make_plan(s, AS_OF - dt.timedelta(days=7))
+        with pytest.raises(ValueError, match="unknown strategy"):
+            daily.make_plan(s, AS_OF, strategy="magic")
+        plan = daily.make_plan(s, AS_OF)
+        bad = plan.moves.copy()
+        bad.loc[bad.index[0], "units"] = 0
+        with pytest.raises(ValueError, match="no units"):
+            output.write_plan(s, bad, AS_OF)
+        assert not s.table_exists("marts.transfer_plan") and not s.table_exists("marts.replenishment_plan")
+    with wb.session("u_store_001", settings=planned, read_only=False) as s:
+        with pytest.raises(PermissionError, match="may not write"):
+            output.write_plan(s, plan.moves, AS_OF)

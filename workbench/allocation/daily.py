@@ -1,0 +1,169 @@
+"""The daily plan as a notebook runs it: read, plan, write, and the tables and charts to show.
+
+``make_plan`` reads the stock position, the horizon's forecast and the
+prices through the session, plans with the chosen strategy and returns a
+:class:`DayPlan`. ``write`` replaces the as-of date's plan in the marts.
+Strategies (configuration, ``strategy=``):
+
+- ``workbench``: the optimiser (``planning.plan_day``);
+- ``sell_one_replenish_one``, ``proportional_to_sales``,
+  ``size_break_replenishment``, ``slow_stock_swap``: the business's rules
+  alone (``strategies``), for comparison or as a fallback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.allocation import inputs, output, strategies
+from workbench.allocation.optimizer import Plan
+from workbench.allocation.planning import PlanningSettings, load_planning_settings, plan_day
+from workbench.allocation.routes import load_route_book, route_table
+
+__all__ = ["STRATEGIES", "DayPlan", "make_plan", "size_breaks"]
+
+STRATEGIES = ("workbench", "sell_one_replenish_one", "proportional_to_sales", "size_break_replenishment",
+              "slow_stock_swap")
+RULE_LOOK_BACK_DAYS = {"sell_one_replenish_one": 7, "proportional_to_sales": 28, "slow_stock_swap": 14}
+
+
+@dataclass
+class DayPlan:
+    as_of: dt.date
+    strategy: str
+    moves: pd.DataFrame
+    report: Plan
+    stock: pd.DataFrame
+    stores: pd.DataFrame
+    products: pd.DataFrame
+    settings: PlanningSettings
+
+    def describe(self) -> str:
+        shipments = len(self.moves.drop_duplicates(["origin", "dest"])) if len(self.moves) else 0
+        return (f"{self.strategy} plan after the close of {self.as_of}: {len(self.moves)} moves, "
+                f"{int(self.moves['units'].sum()) if len(self.moves) else 0} units in {shipments} shipments; "
+                f"solver: {self.report.status}, gap {self.report.gap:.2%}, {self.report.solve_s:.1f} s")
+
+    def impact(self) -> pd.DataFrame:
+        """Per relation (DC, same city, same region): moves, units, shipments, expected units, margin, freight."""
+        if self.moves.empty:
+            return pd.DataFrame(columns=["relation", "moves", "units", "shipments", "expected_units_gained",
+                                         "expected_margin", "freight", "net_benefit"])
+        m = self.moves.assign(route=self.moves["origin"].astype(str) + ">" + self.moves["dest"].astype(str))
+        return m.groupby("relation", as_index=False).agg(
+            moves=("sku_id", "size"), units=("units", "sum"), shipments=("route", "nunique"),
+            expected_units_gained=("expected_units_gained", "sum"), expected_margin=("expected_margin", "sum"),
+            freight=("freight", "sum"), net_benefit=("net_benefit", "sum")).round(2)
+
+    def routes(self, top: int = 15) -> pd.DataFrame:
+        """The shipments (origin → destination) with their units and net benefit, biggest first."""
+        if self.moves.empty:
+            return pd.DataFrame(columns=["from", "to", "relation", "skus", "units", "net_benefit"])
+        code = self.stores.set_index("store_id")["store_code"]
+        out = self.moves.groupby(["origin", "dest", "relation"], as_index=False).agg(
+            skus=("sku_id", "nunique"), units=("units", "sum"), net_benefit=("net_benefit", "sum"))
+        out.insert(0, "from", out.pop("origin").map(code))
+        out.insert(1, "to", out.pop("dest").map(code))
+        return out.sort_values("net_benefit", ascending=False).head(top).round(2).reset_index(drop=True)
+
+    def size_breaks(self) -> pd.DataFrame:
+        """Per store: styles on display with a core size missing (断码), before and after the plan."""
+        after = _apply(self.stock, self.moves)
+        before = size_breaks(self.stock, self.products, self.stores).rename(columns={"broken": "before"})
+        later = size_breaks(after, self.products, self.stores).rename(columns={"broken": "after"})
+        return before.merge(later, on="store_code", how="outer").fillna(0).astype({"before": int, "after": int})
+
+    def write(self, session) -> dict[str, int]:
+        """Replace the as-of date's plan in ``marts.replenishment_plan`` and ``marts.transfer_plan``."""
+        return output.write_plan(session, self.moves, self.as_of, self.strategy)
+
+
+def _apply(stock: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    if moves.empty:
+        return stock
+    delta = pd.concat([moves[["sku_id", "dest", "units"]].set_axis(["sku_id", "location_id", "stock"], axis=1),
+                       moves[["sku_id", "origin", "units"]].set_axis(["sku_id", "location_id", "stock"], axis=1)
+                       .assign(stock=lambda d: -d["stock"])])
+    both = pd.concat([stock[["sku_id", "location_id", "stock"]], delta])
+    return both.groupby(["sku_id", "location_id"], as_index=False)["stock"].sum()
+
+
+def size_breaks(stock: pd.DataFrame, products: pd.DataFrame, stores: pd.DataFrame) -> pd.DataFrame:
+    """``store_code, broken``: style-colours a store shows (any size held) with a core size at 0 (断码)."""
+    shops = stores[stores["store_type"] != "dc"]
+    core = products.loc[products["is_core_size"].fillna(False), ["sku_id", "skc_id"]]
+    held = stock[stock["stock"] > 0].merge(products[["sku_id", "skc_id"]], on="sku_id")
+    shown = held[["location_id", "skc_id"]].drop_duplicates()
+    wanted = shown.merge(core, on="skc_id")
+    have = wanted.merge(held[["location_id", "sku_id"]], on=["location_id", "sku_id"], how="left", indicator=True)
+    broken = have[have["_merge"] == "left_only"].drop_duplicates(["location_id", "skc_id"])
+    counts = broken.groupby("location_id").size()
+    return pd.DataFrame({"store_code": shops["store_code"].to_numpy(),
+                         "broken": shops["store_id"].map(counts).fillna(0).astype(int).to_numpy()})
+
+
+def make_plan(session, as_of, strategy: str = "workbench", settings: PlanningSettings | None = None,
+              region: str | None = None) -> DayPlan:
+    """Plan the moves to ship after the close of ``as_of`` (the stores of ``region``, or all)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+    as_of = pd.Timestamp(as_of).date()
+    settings = settings or load_planning_settings()
+    stores = inputs.planning_stores(session)
+    if region is not None:
+        if region not in set(stores["region"].dropna()):
+            raise ValueError(f"no stores in region {region!r}; regions: {sorted(stores['region'].dropna().unique())}")
+        stores = stores[(stores["region"] == region) | (stores["store_type"] == "dc")]
+    products = session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas()
+    stock = inputs.stock_position(session, as_of)
+    stock = stock[stock["location_id"].isin(stores["store_id"])]
+    if strategy == "workbench":
+        moves, report = _optimised(session, as_of, stock, stores, settings)
+    else:
+        moves, report = _rule(session, strategy, as_of, stock, stores, products, settings)
+    return DayPlan(as_of, strategy, moves, report, stock, stores, products, settings)
+
+
+def _optimised(session, as_of, stock, stores, settings):
+    demand = inputs.horizon_forecast(session, as_of, settings.horizon_days)
+    demand = demand[demand["store_id"].isin(stores["store_id"])]
+    pairs = pd.concat([stock[["sku_id", "location_id"]],
+                       demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
+    pairs = pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
+    margins = inputs.margins_at(session, as_of, pairs, stores).fillna({"margin": 0.0})
+    return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,
+                    route_table(stores, load_route_book()), settings)
+
+
+def _rule(session, strategy, as_of, stock, stores, products, settings):
+    days = RULE_LOOK_BACK_DAYS.get(strategy, 7)
+    sales = session.sql(f"select sku_id, store_id, cast(sum(qty) as bigint) as units from core.sales "
+                        f"where line_type = 'sale' and sale_date > date '{as_of}' - {days} "
+                        f"and sale_date <= date '{as_of}' group by all").to_pandas()
+    dc_id = int(stores.loc[stores["store_type"] == "dc", "store_id"].iloc[0])
+    shops = stock[stock["location_id"] != dc_id].rename(columns={"location_id": "store_id", "stock": "on_hand"})
+    shops = shops[["sku_id", "store_id", "on_hand"]]
+    dc = stock[stock["location_id"] == dc_id].rename(columns={"stock": "units"})[["sku_id", "units"]]
+    grades = stores[["store_id", "grade"]]
+    sales = sales[sales["store_id"].isin(shops["store_id"].unique()) | sales["store_id"].isin(stores["store_id"])]
+    if strategy == "sell_one_replenish_one":
+        moves = strategies.sell_one_replenish_one(sales, dc, dc_id, grades)
+    elif strategy == "proportional_to_sales":
+        moves = strategies.proportional_to_sales(shops, sales, dc, dc_id, grades)
+    elif strategy == "size_break_replenishment":
+        moves = strategies.size_break_replenishment(shops, products, dc, dc_id, grades=grades)
+    else:
+        moves = strategies.slow_stock_swap(shops, sales, products, stores, keep=settings.min_display.get("default", 1))
+    routes = route_table(stores, load_route_book())
+    moves = moves.merge(routes[["origin", "dest", "relation", "lead_days", "unit_cost", "fixed_cost"]],
+                        on=["origin", "dest"])
+    shipment_units = moves.groupby(["origin", "dest"])["units"].transform("sum")
+    moves["freight"] = moves["units"] * moves["unit_cost"] + moves["fixed_cost"] * moves["units"] / shipment_units
+    for column in ("expected_units_gained", "expected_units_lost", "expected_margin", "net_benefit"):
+        moves[column] = np.nan  # a rule does not price its moves
+    report = Plan(moves, float("nan"), 0.0, f"rule: {strategy}", 0.0)
+    return moves.drop(columns=["unit_cost", "fixed_cost"]), report
