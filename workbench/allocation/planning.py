@@ -104,7 +104,8 @@ def _shops(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, marg
 
 def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     mean, k, s, margin = (shops[c].to_numpy(float) for c in ("mean", "nb_size", "stock", "margin"))
-    shops = shops.assign(next_gain=margin * tail(mean, k, s + 1), top_loss=margin * tail(mean, k, s))
+    shops = shops.assign(next_gain=margin * tail(mean, k, s + 1), top_loss=margin * tail(mean, k, s),
+                         want=np.maximum(np.ceil(mean - s), 1), surplus=shops["stock"] - shops["keep"])
     receivers = shops[(shops["mean"] > 0) & (shops["next_gain"] > cheapest_unit)]
     best_gain = receivers.groupby("sku_id")["next_gain"].max()
     donors = shops[shops["stock"] > shops["keep"]]
@@ -114,17 +115,19 @@ def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd
 
 def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFrame, per_receiver: int,
                 routes_per_store: int) -> pd.DataFrame:
-    pairs = receivers[["sku_id", "location_id", "next_gain"]].merge(
-        donors[["sku_id", "location_id", "top_loss"]], on="sku_id", suffixes=("_d", "_o"))
+    pairs = receivers[["sku_id", "location_id", "next_gain", "want"]].merge(
+        donors[["sku_id", "location_id", "top_loss", "surplus"]], on="sku_id", suffixes=("_d", "_o"))
     pairs = pairs.rename(columns={"location_id_d": "dest", "location_id_o": "origin"})
     pairs = pairs.merge(routes[["origin", "dest", "unit_cost"]], on=["origin", "dest"])  # allowed routes only
     pairs["edge"] = pairs["next_gain"] - pairs["top_loss"] - pairs["unit_cost"]
     pairs = pairs[pairs["edge"] > 0].sort_values(["sku_id", "dest", "edge", "origin"], ascending=[True, True, False, True])
     pairs = pairs.groupby(["sku_id", "dest"]).head(per_receiver)
     # a store takes few shipments a day, so only its most promising donor stores are worth a route binary
-    potential = pairs.groupby(["origin", "dest"], as_index=False)["edge"].sum()
+    pairs["potential"] = pairs["edge"] * np.minimum(pairs["want"], pairs["surplus"])  # rough: first unit's edge
+    potential = pairs.groupby(["origin", "dest"], as_index=False)["potential"].sum()
     potential = potential.merge(routes[["origin", "dest", "fixed_cost"]], on=["origin", "dest"])
-    potential = potential[potential["edge"] > potential["fixed_cost"]].sort_values(["dest", "edge"], ascending=[True, False])
+    potential = potential[potential["potential"] > potential["fixed_cost"]].sort_values(
+        ["dest", "potential"], ascending=[True, False])
     best = potential.groupby("dest").head(routes_per_store)[["origin", "dest"]]
     return pairs.merge(best, on=["origin", "dest"])[["origin", "dest", "sku_id", "unit_cost"]]
 
