@@ -140,19 +140,63 @@ class _Model:
         integrality = np.concatenate([np.ones(n_arc + n_route), np.zeros(n_up + n_down)]).astype(int)
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
         started = time.perf_counter()
-        highs = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings)
+        bound, start = self._rounded_start(cost, upper, rows, lower, upper_rows, started)
+        if start is not None and bound - (-cost @ start) <= self.settings.mip_gap * abs(-cost @ start):
+            x, value, status = start[:n_arc], float(-cost @ start), "Optimal"  # within mip_gap, as HiGHS means it
+            gap = (bound - value) / max(abs(value), 1e-9)
+        else:
+            x, value, gap, status = self._branch(cost, upper, integrality, rows, lower, upper_rows, start, bound, started)
+        self.x = x = np.round(x)
+        moves = explain_moves(self.p, self.src, self.dst, _moves(self.arcs, x), x)
+        return Plan(moves, value, gap, status, time.perf_counter() - started)
+
+    def _branch(self, cost, upper, integrality, rows, lower, upper_rows, start, bound, started):
+        """HiGHS' branch and bound from the rounded start, in the time left; the gap against the better bound."""
+        left = max(self.settings.time_limit_s - (time.perf_counter() - started), 1.0)
+        highs = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
+        if start is not None:
+            solution = highspy.HighsSolution()
+            solution.col_value = list(start)
+            solution.value_valid = True
+            highs.setSolution(solution)
         highs.run()
-        solve_s = time.perf_counter() - started
         status = highs.modelStatusToString(highs.getModelStatus())
         if status != "Optimal" and highs.getInfo().primal_solution_status != 2:
             raise ValueError(f"the allocation problem could not be solved ({status}): no plan within the time limit; "
                              "raise PlanSettings.time_limit_s or plan fewer stores at once")
-        x = self.x = np.round(np.asarray(highs.getSolution().col_value[:n_arc]))
         info = highs.getInfo()
-        gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
-        moves = _moves(self.arcs, x)
-        moves = explain_moves(self.p, self.src, self.dst, moves, x)
-        return Plan(moves, -float(info.objective_function_value), gap, status, solve_s)
+        value = -float(info.objective_function_value)
+        best_bound = min(bound, -float(info.mip_dual_bound)) if np.isfinite(info.mip_dual_bound) else bound
+        gap = max(best_bound - value, 0.0) / max(abs(value), 1e-9) if np.isfinite(best_bound) else 0.0
+        return np.asarray(highs.getSolution().col_value[:len(self.arcs)]), value, gap, status
+
+    def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[float, np.ndarray | None]:
+        """A first plan for HiGHS to improve on: the LP relaxation's busiest routes, up to each store's
+        shipment cap, opened; the others shut; then the LP again. With the routes fixed the rest is a
+        network flow, whose optimum is in whole units, so the result is a feasible plan."""
+        n_arc, n_route = len(self.arcs), len(self.routes)
+        relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
+        relaxed.run()
+        if relaxed.modelStatusToString(relaxed.getModelStatus()) != "Optimal":
+            return np.inf, None
+        bound = -float(relaxed.getInfo().objective_function_value)  # no plan can beat the LP relaxation
+        y = np.asarray(relaxed.getSolution().col_value[n_arc:n_arc + n_route])
+        ranked = self.routes.assign(y=y, k=np.arange(n_route))
+        ranked = ranked[ranked["y"] > 1e-6].sort_values(["dest", "y"], ascending=[True, False], kind="stable")
+        cap = ranked["dest"].map(self.stores.set_index("store_id")["max_shipments"]).fillna(np.inf)
+        chosen = ranked.loc[ranked.groupby("dest").cumcount().to_numpy() < cap.to_numpy(), "k"].to_numpy()
+        shut = np.setdiff1d(np.arange(n_route), chosen)
+        integrality = np.concatenate([np.ones(n_arc), np.zeros(len(cost) - n_arc)]).astype(int)
+        left = max(self.settings.time_limit_s - (time.perf_counter() - started), 1.0) / 2
+        fixed = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
+        fixed.changeColsBounds(len(shut), (n_arc + shut).astype(np.int32), np.zeros(len(shut)), np.zeros(len(shut)))
+        fixed.changeColsBounds(len(chosen), (n_arc + chosen).astype(np.int32), np.ones(len(chosen)), np.ones(len(chosen)))
+        fixed.run()  # whole units on the fixed routes: nearly a network flow, so quick
+        if fixed.getInfo().primal_solution_status != 2:
+            return bound, None
+        start = np.asarray(fixed.getSolution().col_value)
+        start[:n_arc] = np.round(start[:n_arc])
+        return bound, start
 
     def _rows(self, n_arc, n_route, n_up, n_down):
         """Balance per position, x <= M y per arc, shipments and headroom per store."""
@@ -296,7 +340,8 @@ def _moves(arcs: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _highs(cost, upper, integrality, matrix, row_lower, row_upper, settings: PlanSettings) -> highspy.Highs:
+def _highs(cost, upper, integrality, matrix, row_lower, row_upper, settings: PlanSettings,
+           time_limit_s: float | None = None) -> highspy.Highs:
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(cost), matrix.shape[0]
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, np.zeros(len(cost)), upper
@@ -307,7 +352,7 @@ def _highs(cost, upper, integrality, matrix, row_lower, row_upper, settings: Pla
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", settings.mip_gap)
-    highs.setOptionValue("time_limit", settings.time_limit_s)
+    highs.setOptionValue("time_limit", time_limit_s or settings.time_limit_s)
     highs.setOptionValue("random_seed", 0)
     highs.setOptionValue("threads", 1)
     highs.passModel(lp)

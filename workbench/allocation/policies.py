@@ -2,7 +2,8 @@
 
 - ``no_transfer``: DC replenishment only, sell one replenish one (卖一补一) twice a week.
 - ``weekly_rule``: the business today: the same replenishment, plus each
-  Monday slow stock moves to the region's best seller of the style (单店滞销换店).
+  Monday slow stock (3 units or more of a size, no sale in four weeks) moves
+  to the region's best seller of the style (单店滞销换店).
 - ``proportional``: each Monday the DC tops stores up to their share of the
   SKU's stock in proportion to the last four weeks' sales.
 - ``workbench``: every day, the optimiser's plan (:func:`~.planning.plan_day`)
@@ -46,14 +47,15 @@ class NoTransfer:
 
 class WeeklyRule(NoTransfer):
     name = "weekly_rule"
-    look_back_days = 14
+    look_back_days = 28  # slow: no sale in four weeks
+    min_slow_units = 3  # a merchandiser moves a pile, not a single unit on display
 
     def plan(self, day: dt.date, view) -> pd.DataFrame:
         moves = self.replenish(day, view)
         if day.weekday() != 0:
             return moves
         shops = view.stock(with_transit=False).rename(columns={"location_id": "store_id", "stock": "on_hand"})
-        shops = shops[shops["store_id"] != self.dc_id]
+        shops = shops[(shops["store_id"] != self.dc_id) & (shops["on_hand"] >= self.min_slow_units)]
         swap = strategies.slow_stock_swap(shops, view.sales(self.look_back_days), self.products, self.stores)
         return pd.concat([moves, swap], ignore_index=True)
 
