@@ -162,7 +162,7 @@ def summarise(outcome, data: ReplayData) -> dict[str, float]:
     }
     if len(solves):
         out.update({"solve_s_median": float(solves["wall_s"].median()), "solve_s_max": float(solves["wall_s"].max()),
-                    "gap": float(solves["gap"].max())})
+                    "gap": float(solves["gap"].max()), "gap_median": float(solves["gap"].median())})
     return out
 
 

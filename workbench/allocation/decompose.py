@@ -34,7 +34,7 @@ from workbench.allocation.optimizer import (
 
 __all__ = ["solve_plan", "solve_decomposed", "SMALL_DAY"]
 
-SMALL_DAY = 20_000  # positions: below this the monolithic MILP is exact and quick
+SMALL_DAY = 200_000  # positions: below this the warm-started MILP (LP bound, rounded start) is quicker and closer
 BIG = 1e9  # a price no unit reaches: "no further step" on that side
 
 

@@ -141,7 +141,7 @@ class _Model:
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
         started = time.perf_counter()
         bound, start = self._rounded_start(cost, upper, rows, lower, upper_rows, started)
-        if start is not None and bound - (-cost @ start) <= self.settings.mip_gap * abs(-cost @ start):
+        if bound - (-cost @ start) <= self.settings.mip_gap * abs(-cost @ start):
             x, value, status = start[:n_arc], float(-cost @ start), "Optimal"  # within mip_gap, as HiGHS means it
             gap = (bound - value) / max(abs(value), 1e-9)
         else:
@@ -154,16 +154,16 @@ class _Model:
         """HiGHS' branch and bound from the rounded start, in the time left; the gap against the better bound."""
         left = max(self.settings.time_limit_s - (time.perf_counter() - started), 1.0)
         highs = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
-        if start is not None:
+        if start.any():
             solution = highspy.HighsSolution()
             solution.col_value = list(start)
             solution.value_valid = True
             highs.setSolution(solution)
         highs.run()
         status = highs.modelStatusToString(highs.getModelStatus())
-        if status != "Optimal" and highs.getInfo().primal_solution_status != 2:
-            raise ValueError(f"the allocation problem could not be solved ({status}): no plan within the time limit; "
-                             "raise PlanSettings.time_limit_s or plan fewer stores at once")
+        if highs.getInfo().primal_solution_status != 2:  # nothing better found in time: the start stands
+            value = float(-cost @ start)
+            return start[:len(self.arcs)], value, max(bound - value, 0.0) / max(abs(value), 1e-9), status
         info = highs.getInfo()
         value = -float(info.objective_function_value)
         best_bound = min(bound, -float(info.mip_dual_bound)) if np.isfinite(info.mip_dual_bound) else bound
@@ -178,7 +178,7 @@ class _Model:
         relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
         relaxed.run()
         if relaxed.modelStatusToString(relaxed.getModelStatus()) != "Optimal":
-            return np.inf, None
+            return np.inf, np.zeros(len(cost))
         bound = -float(relaxed.getInfo().objective_function_value)  # no plan can beat the LP relaxation
         y = np.asarray(relaxed.getSolution().col_value[n_arc:n_arc + n_route])
         ranked = self.routes.assign(y=y, k=np.arange(n_route))
@@ -186,16 +186,25 @@ class _Model:
         cap = ranked["dest"].map(self.stores.set_index("store_id")["max_shipments"]).fillna(np.inf)
         chosen = ranked.loc[ranked.groupby("dest").cumcount().to_numpy() < cap.to_numpy(), "k"].to_numpy()
         shut = np.setdiff1d(np.arange(n_route), chosen)
-        integrality = np.concatenate([np.ones(n_arc), np.zeros(len(cost) - n_arc)]).astype(int)
-        left = max(self.settings.time_limit_s - (time.perf_counter() - started), 1.0) / 2
-        fixed = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
-        fixed.changeColsBounds(len(shut), (n_arc + shut).astype(np.int32), np.zeros(len(shut)), np.zeros(len(shut)))
-        fixed.changeColsBounds(len(chosen), (n_arc + chosen).astype(np.int32), np.ones(len(chosen)), np.ones(len(chosen)))
-        fixed.run()  # whole units on the fixed routes: nearly a network flow, so quick
-        if fixed.getInfo().primal_solution_status != 2:
-            return bound, None
-        start = np.asarray(fixed.getSolution().col_value)
-        start[:n_arc] = np.round(start[:n_arc])
+        start = None
+        for whole_units in (False, True):  # the LP on fixed routes is a near-network flow: usually whole already
+            integrality = np.concatenate([np.full(n_arc, int(whole_units)), np.zeros(len(cost) - n_arc, int)])
+            left = max(self.settings.time_limit_s - (time.perf_counter() - started), 2.0)
+            fixed = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
+            fixed.changeColsBounds(len(shut), (n_arc + shut).astype(np.int32), np.zeros(len(shut)), np.zeros(len(shut)))
+            fixed.changeColsBounds(len(chosen), (n_arc + chosen).astype(np.int32), np.ones(len(chosen)),
+                                   np.ones(len(chosen)))
+            fixed.run()
+            if fixed.getInfo().primal_solution_status != 2:
+                break
+            start = np.asarray(fixed.getSolution().col_value)
+            if np.abs(start[:n_arc] - np.round(start[:n_arc])).max(initial=0) < 1e-6:
+                break
+            start = None
+        if start is None:
+            start = np.zeros(len(cost))  # moving nothing is always allowed
+        else:
+            start[:n_arc] = np.round(start[:n_arc])
         return bound, start
 
     def _rows(self, n_arc, n_route, n_up, n_down):

@@ -30,7 +30,8 @@ import pandas as pd
 import yaml
 
 from workbench.allocation.expected_sales import tail
-from workbench.allocation.optimizer import Plan, PlanSettings, solve
+from workbench.allocation.decompose import solve_plan
+from workbench.allocation.optimizer import Plan, PlanSettings
 from workbench.config import CONF_DIR
 
 __all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
@@ -42,7 +43,7 @@ MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "relation", "lead_days", "e
 @dataclass(frozen=True)
 class PlanningSettings:
     horizon_days: int = 14  # expected sales counted over these days
-    threshold: float = 30.0  # CNY a shipment must earn beyond its freight
+    threshold: float = 400.0  # CNY a shipment must earn beyond its freight
     max_shipments: int = 2  # shipments into one store per day
     min_display: dict = field(default_factory=lambda: {"A": 2, "B": 1, "C": 1, "default": 1})
     donors_per_receiver: int = 3
@@ -184,10 +185,11 @@ def _headroom(stock: pd.DataFrame, stores: pd.DataFrame, settings: PlanningSetti
 
 
 def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
-             routes: pd.DataFrame, settings: PlanningSettings, solver=solve) -> tuple[pd.DataFrame, Plan]:
+             routes: pd.DataFrame, settings: PlanningSettings, solver=solve_plan) -> tuple[pd.DataFrame, Plan]:
     """The day's moves (``MOVE_COLUMNS``), each explained, and the solver's report.
 
-    ``solver`` is :func:`~workbench.allocation.optimizer.solve` or any function with its signature.
+    ``solver`` is :func:`~workbench.allocation.decompose.solve_plan` (the MILP, or by parts on a very large
+    day) or any function with :func:`~workbench.allocation.optimizer.solve`'s signature.
     """
     problem = candidate_problem(stock, demand, stores, margins, routes, settings)
     if problem["arcs"].empty:  # nothing could pay its freight today

@@ -184,11 +184,13 @@ def forecast(scale: str, seed: int, user: str, n_windows: int, methods: tuple[st
               help="Only these policies (default: no_transfer, weekly_rule, proportional, workbench).")
 @click.option("--forecast", "forecast_source", type=click.Choice(["champion", "moving_average"]), default="champion",
               show_default=True, help="What our policy plans from: our demand model, or a 28-day sales rate.")
+@click.option("--time-limit", type=float, default=10.0, show_default=True,
+              help="Seconds our solver may take per day (the daily run's own limit is allocation.time_limit_s).")
 @click.option("--warehouse", type=click.Path(path_type=Path),
               help="Replay this warehouse instead of data/bench/chain-SCALE-SEED.duckdb.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
 def allocation(scale: str, seed: int, days: int, start, methods: tuple[str, ...], forecast_source: str,
-               warehouse: Path | None, json_path: Path | None) -> None:
+               time_limit: float, warehouse: Path | None, json_path: Path | None) -> None:
     """Replay the chain under each allocation policy against its true demand.
 
     Every policy meets the same customers (truth.demand) from the same
@@ -206,6 +208,7 @@ def allocation(scale: str, seed: int, days: int, start, methods: tuple[str, ...]
     """
     import workbench as wb
     from workbench.allocation.bench import comparison, run_benchmark
+    from workbench.allocation.planning import load_planning_settings
     from workbench.allocation.policies import POLICIES
 
     unknown = sorted(set(methods) - set(POLICIES))
@@ -216,6 +219,7 @@ def allocation(scale: str, seed: int, days: int, start, methods: tuple[str, ...]
     oracle = wb.session("u_oracle", settings=settings, read_only=True, entry_point="cli")
     report, _ = run_benchmark(session, oracle, days=days, start=start.date() if start else None,
                               methods=methods or POLICIES, forecast_source=forecast_source, scale=scale, seed=seed,
+                              settings=load_planning_settings(time_limit_s=time_limit),
                               progress=lambda line: click.echo(line, err=True))
     click.echo(comparison(report).T.round(3).to_string())
     click.echo(f"JSON: {report.write_json(json_path)}")
