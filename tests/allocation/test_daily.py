@@ -69,3 +69,14 @@ def test_bad_input_says_what_to_do_and_writes_nothing(planned):
     with wb.session("u_store_001", settings=planned, read_only=False) as s:
         with pytest.raises(PermissionError, match="may not write"):
             output.write_plan(s, plan.moves, AS_OF)
+
+
+def test_rules_inside_the_optimiser_narrow_the_plan(planned):
+    from workbench.allocation.planning import load_planning_settings
+
+    with wb.session("u_pipeline", settings=planned, read_only=True) as s:
+        free = daily.make_plan(s, AS_OF, settings=load_planning_settings(threshold=0.0))
+        ruled = daily.make_plan(s, AS_OF, settings=load_planning_settings(threshold=0.0, rules=["size_break_only"]))
+        core = set(s.sql("select sku_id from core.products where is_core_size").to_pandas()["sku_id"])
+    assert len(ruled.moves) > 0 and set(ruled.moves["sku_id"]) <= core
+    assert len(ruled.moves) < len(free.moves)

@@ -31,7 +31,7 @@ def test_the_notebook_is_stored_clean_and_thin():
     assert all(not c.outputs and c.execution_count is None for c in code)
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for name in ("as_of", "strategy", "region", "horizon_days", "threshold", "max_shipments", "run_id"):
+    for name in ("as_of", "strategy", "region", "horizon_days", "threshold", "max_shipments", "rules", "run_id"):
         assert f"\n{name} = " in "\n" + tagged[0].source, name
     body = "\n".join(c.source for c in code if c is not tagged[0])
     assert "for " not in body and "while " not in body

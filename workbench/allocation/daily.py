@@ -23,6 +23,7 @@ from workbench.allocation import inputs, output, strategies
 from workbench.allocation.optimizer import Plan
 from workbench.allocation.planning import PlanningSettings, load_planning_settings, plan_day
 from workbench.allocation.routes import load_route_book, route_table
+from workbench.allocation.rules import RuleContext
 
 __all__ = ["STRATEGIES", "DayPlan", "make_plan", "size_breaks"]
 
@@ -135,15 +136,22 @@ def _optimised(session, as_of, stock, stores, settings):
                        demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
     pairs = pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
     margins = inputs.margins_at(session, as_of, pairs, stores).fillna({"margin": 0.0})
+    context = None
+    if settings.rules:
+        context = RuleContext(sales=_recent_sales(session, as_of, settings.rule_look_back_days),
+                              products=session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas())
     return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,
-                    route_table(stores, load_route_book()), settings)
+                    route_table(stores, load_route_book()), settings, context=context)
+
+
+def _recent_sales(session, as_of, days: int) -> pd.DataFrame:
+    return session.sql(f"select sku_id, store_id, cast(sum(qty) as bigint) as units from core.sales "
+                       f"where line_type = 'sale' and sale_date > date '{as_of}' - {int(days)} "
+                       f"and sale_date <= date '{as_of}' group by all").to_pandas()
 
 
 def _rule(session, strategy, as_of, stock, stores, products, settings):
-    days = RULE_LOOK_BACK_DAYS.get(strategy, 7)
-    sales = session.sql(f"select sku_id, store_id, cast(sum(qty) as bigint) as units from core.sales "
-                        f"where line_type = 'sale' and sale_date > date '{as_of}' - {days} "
-                        f"and sale_date <= date '{as_of}' group by all").to_pandas()
+    sales = _recent_sales(session, as_of, RULE_LOOK_BACK_DAYS.get(strategy, 7))
     dc_id = int(stores.loc[stores["store_type"] == "dc", "store_id"].iloc[0])
     shops = stock[stock["location_id"] != dc_id].rename(columns={"location_id": "store_id", "stock": "on_hand"})
     shops = shops[["sku_id", "store_id", "on_hand"]]

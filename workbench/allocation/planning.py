@@ -30,8 +30,10 @@ import pandas as pd
 import yaml
 
 from workbench.allocation.expected_sales import tail
+from workbench.allocation import rules
 from workbench.allocation.decompose import solve_plan
 from workbench.allocation.optimizer import Plan, PlanSettings
+from workbench.allocation.rules import RuleContext
 from workbench.config import CONF_DIR
 
 __all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
@@ -51,6 +53,10 @@ class PlanningSettings:
     mip_gap: float = 0.005
     time_limit_s: float = 60.0
     max_units_in: int = 30
+    rules: tuple = ()  # business rules inside the optimiser (workbench.allocation.rules)
+    grade_weights: dict = field(default_factory=lambda: {"A": 1.15, "B": 1.0, "C": 0.9, "default": 1.0})
+    ranking_top: int = 10  # sales_ranking: the style's best selling stores that may receive
+    rule_look_back_days: int = 14  # the sales the rules look at
 
     def __post_init__(self) -> None:
         if self.horizon_days < 1:
@@ -59,6 +65,8 @@ class PlanningSettings:
             raise ValueError("allocation.threshold and allocation.max_shipments cannot be negative")
         if any(v < 0 for v in self.min_display.values()):
             raise ValueError("allocation.min_display cannot be negative")
+        object.__setattr__(self, "rules", tuple(self.rules or ()))
+        rules.check(self.rules, RuleContext(sales=pd.DataFrame(), products=pd.DataFrame()))  # names only here
 
     def solver(self) -> PlanSettings:
         return PlanSettings(threshold=self.threshold, max_units_in=self.max_units_in, mip_gap=self.mip_gap,
@@ -134,7 +142,8 @@ def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFr
 
 
 def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
-                      routes: pd.DataFrame, settings: PlanningSettings) -> dict[str, pd.DataFrame]:
+                      routes: pd.DataFrame, settings: PlanningSettings,
+                      context: RuleContext | None = None) -> dict[str, pd.DataFrame]:
     """The optimiser's inputs (``positions, arcs, routes, stores``) for one planning day.
 
     ``stock``: ``sku_id, location_id, stock`` (on hand + in transit; the DC too);
@@ -142,14 +151,19 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     (:func:`~workbench.allocation.expected_sales.horizon_demand`);
     ``stores``: ``store_id, store_type, grade, region, capacity_units``;
     ``margins``: ``sku_id, location_id, margin`` (price there − unit cost);
-    ``routes``: :func:`~workbench.allocation.routes.route_table`.
+    ``routes``: :func:`~workbench.allocation.routes.route_table`;
+    ``context``: what ``settings.rules`` look at (:mod:`~workbench.allocation.rules`).
     """
+    rules.check(settings.rules, context)
     if (stock["stock"] < 0).any():
         bad = stock[stock["stock"] < 0].head(3)[["sku_id", "location_id", "stock"]].to_dict("records")
         raise ValueError(f"negative stock at {bad}: fix the stock position (core.inventory) before planning")
     dc_ids = stores.loc[stores["store_type"] == "dc", "store_id"].tolist()
     shops = _shops(stock, demand, stores, margins, settings)
+    shops = rules.weigh(shops, settings.rules, stores.set_index("store_id")["grade"], settings.grade_weights)
     receivers, donors = _receivers_and_donors(shops, float(routes["unit_cost"].min()) if len(routes) else np.inf)
+    receivers = rules.allowed_receivers(receivers, shops, settings.rules, context, settings.ranking_top)
+    donors = rules.allowed_donors(donors, settings.rules, context)
     dc = stock[stock["location_id"].isin(dc_ids) & (stock["stock"] > 0)]
     dc_arcs = dc[["location_id", "sku_id"]].rename(columns={"location_id": "origin"}).merge(
         receivers[["sku_id", "location_id"]].rename(columns={"location_id": "dest"}), on="sku_id")
@@ -185,13 +199,14 @@ def _headroom(stock: pd.DataFrame, stores: pd.DataFrame, settings: PlanningSetti
 
 
 def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
-             routes: pd.DataFrame, settings: PlanningSettings, solver=solve_plan) -> tuple[pd.DataFrame, Plan]:
+             routes: pd.DataFrame, settings: PlanningSettings, solver=solve_plan,
+             context: RuleContext | None = None) -> tuple[pd.DataFrame, Plan]:
     """The day's moves (``MOVE_COLUMNS``), each explained, and the solver's report.
 
     ``solver`` is :func:`~workbench.allocation.decompose.solve_plan` (the MILP, or by parts on a very large
     day) or any function with :func:`~workbench.allocation.optimizer.solve`'s signature.
     """
-    problem = candidate_problem(stock, demand, stores, margins, routes, settings)
+    problem = candidate_problem(stock, demand, stores, margins, routes, settings, context)
     if problem["arcs"].empty:  # nothing could pay its freight today
         return explain(problem["arcs"], routes, settings), Plan(problem["arcs"], 0.0, 0.0, "no candidate moves", 0.0)
     plan = solver(**problem, settings=settings.solver())
