@@ -70,3 +70,12 @@ def test_rules_are_named_and_their_inputs_required():
         PlanningSettings(rules=("first_come",))
     with pytest.raises(ValueError, match="need recent sales"):
         plan([(10, DC, 1)], [(10, A, 1.0)], PlanningSettings(rules=("slow_stock_only",)))
+
+
+def test_the_size_break_penalty_mends_a_broken_run_that_would_not_pay_on_sales_alone():
+    # store A shows style 5 (size 11 held) and misses core size 10, which is expected to sell little
+    stock, demand = [(10, DC, 3), (11, A, 2)], [(10, A, 0.02), (11, A, 0.5)]
+    settings = PlanningSettings(threshold=0.0, size_break_penalty=0.0)
+    assert plan(stock, demand, settings, RuleContext(products=PRODUCTS)) == []  # 100 × 0.02 < freight 2
+    mended = PlanningSettings(threshold=0.0, size_break_penalty=50.0)
+    assert plan(stock, demand, mended, RuleContext(products=PRODUCTS)) == [(DC, A, 10, 1)]  # one unit mends it

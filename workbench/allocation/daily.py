@@ -136,10 +136,8 @@ def _optimised(session, as_of, stock, stores, settings):
                        demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
     pairs = pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
     margins = inputs.margins_at(session, as_of, pairs, stores).fillna({"margin": 0.0})
-    context = None
-    if settings.rules:
-        context = RuleContext(sales=_recent_sales(session, as_of, settings.rule_look_back_days),
-                              products=session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas())
+    context = RuleContext(sales=_recent_sales(session, as_of, settings.rule_look_back_days) if settings.rules else None,
+                          products=session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas())
     return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,
                     route_table(stores, load_route_book()), settings, context=context)
 

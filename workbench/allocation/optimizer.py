@@ -8,7 +8,9 @@ In short:
   It carries the stock the plan starts from, the horizon's demand (``mean``,
   ``nb_size``), the ``margin`` a unit sold earns, and ``keep``, the units a
   donor must keep (its minimum display; 0 for the DC, which sells nothing:
-  give it ``margin`` 0).
+  give it ``margin`` 0). An optional ``core_bonus`` is the size-break
+  penalty (断码): what the first unit of a core size at 0 stock is worth on
+  top of its expected sale, because it mends a broken size run on display.
 - ``arcs``: candidate moves (``origin, dest, sku_id``), each with
   ``unit_cost``. ``routes`` (``origin, dest``) carry ``fixed_cost`` per
   shipment. A route used at all is one shipment that day.
@@ -311,9 +313,11 @@ def unit_steps(p: pd.DataFrame, arcs: pd.DataFrame, src: np.ndarray, dst: np.nda
     cheapest_in = np.full(n, np.inf)
     np.minimum.at(cheapest_in, dst, cost)
     # gains fall with j, so the steps that pay are a prefix: step up only the positions still paying
+    # 断码: the first unit of a core size missing on display also mends the size run (optional column)
+    bonus = p["core_bonus"].to_numpy(float) * (stock == 0) if "core_bonus" in p else np.zeros(n)
     open_, gains = np.flatnonzero(np.isfinite(cheapest_in)), []
     for j in range(1, s.max_units_in + 1):
-        gain = margin[open_] * tail(mean[open_], k[open_], stock[open_] + j)
+        gain = margin[open_] * tail(mean[open_], k[open_], stock[open_] + j) + (bonus[open_] if j == 1 else 0.0)
         pays = gain > cheapest_in[open_]
         open_ = open_[pays]
         gains.append((open_, gain[pays]))

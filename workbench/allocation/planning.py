@@ -57,6 +57,7 @@ class PlanningSettings:
     grade_weights: dict = field(default_factory=lambda: {"A": 1.15, "B": 1.0, "C": 0.9, "default": 1.0})
     ranking_top: int = 10  # sales_ranking: the style's best selling stores that may receive
     rule_look_back_days: int = 14  # the sales the rules look at
+    size_break_penalty: float = 50.0  # CNY: a core size missing while its style is on display (断码)
 
     def __post_init__(self) -> None:
         if self.horizon_days < 1:
@@ -111,9 +112,21 @@ def _shops(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, marg
     return rows
 
 
+def _size_breaks(shops: pd.DataFrame, context: RuleContext | None, penalty: float) -> np.ndarray:
+    """The penalty on each core size at 0 stock whose style is on display at the store (断码); 0 elsewhere."""
+    if context is None or context.products is None or penalty <= 0:
+        return np.zeros(len(shops))
+    rows = shops[["sku_id", "location_id", "stock"]].merge(
+        context.products[["sku_id", "skc_id", "is_core_size"]], on="sku_id", how="left")
+    shown = rows.groupby(["location_id", "skc_id"])["stock"].transform("sum").to_numpy() > 0
+    broken = shown & rows["is_core_size"].fillna(False).astype(bool).to_numpy() & (rows["stock"].to_numpy() <= 0)
+    return np.where(broken, penalty, 0.0)
+
+
 def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     mean, k, s, margin = (shops[c].to_numpy(float) for c in ("mean", "nb_size", "stock", "margin"))
-    shops = shops.assign(next_gain=margin * tail(mean, k, s + 1), top_loss=margin * tail(mean, k, s),
+    shops = shops.assign(next_gain=margin * tail(mean, k, s + 1) + shops["core_bonus"] * (s == 0),
+                         top_loss=margin * tail(mean, k, s),
                          want=np.maximum(np.ceil(mean - s), 1), surplus=shops["stock"] - shops["keep"])
     receivers = shops[(shops["mean"] > 0) & (shops["next_gain"] > cheapest_unit)]
     best_gain = receivers.groupby("sku_id")["next_gain"].max()
@@ -161,6 +174,7 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     dc_ids = stores.loc[stores["store_type"] == "dc", "store_id"].tolist()
     shops = _shops(stock, demand, stores, margins, settings)
     shops = rules.weigh(shops, settings.rules, stores.set_index("store_id")["grade"], settings.grade_weights)
+    shops["core_bonus"] = _size_breaks(shops, context, settings.size_break_penalty)
     receivers, donors = _receivers_and_donors(shops, float(routes["unit_cost"].min()) if len(routes) else np.inf)
     receivers = rules.allowed_receivers(receivers, shops, settings.rules, context, settings.ranking_top)
     donors = rules.allowed_donors(donors, settings.rules, context)
@@ -186,7 +200,8 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     positions.loc[at_dc, "nb_size"] = np.inf
     positions = positions.astype({"stock": int, "keep": int})
     used = routes.merge(arcs[["origin", "dest"]].drop_duplicates(), on=["origin", "dest"])
-    return {"positions": positions[["sku_id", "location_id", "stock", "mean", "nb_size", "margin", "keep"]],
+    positions["core_bonus"] = positions["core_bonus"].fillna(0.0)
+    return {"positions": positions[["sku_id", "location_id", "stock", "mean", "nb_size", "margin", "keep", "core_bonus"]],
             "arcs": arcs, "routes": used[["origin", "dest", "fixed_cost"]], "stores": _headroom(stock, stores, settings)}
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from workbench.allocation import strategies
 from workbench.allocation.expected_sales import horizon_demand
 from workbench.allocation.planning import PlanningSettings, plan_day
+from workbench.allocation.rules import RuleContext
 
 __all__ = ["NoTransfer", "WeeklyRule", "Proportional", "Workbench", "POLICIES"]
 
@@ -108,7 +109,9 @@ class Workbench:
         pairs = pairs[pairs["location_id"].isin(self.stores.loc[self.stores["store_type"] != "dc", "store_id"])]
         margins = view.replay.margins(day, pairs).fillna({"margin": 0.0})
         kwargs = {"solver": self.solver} if self.solver else {}
-        moves, plan = plan_day(stock, demand, self.stores, margins, view.data.routes, self.settings, **kwargs)
+        context = RuleContext(sales=view.sales(self.settings.rule_look_back_days), products=view.data.products)
+        moves, plan = plan_day(stock, demand, self.stores, margins, view.data.routes, self.settings, context=context,
+                               **kwargs)
         self.last_solve = {"solve_s": plan.solve_s, "wall_s": time.perf_counter() - started, "gap": plan.gap,
                            "status": plan.status, "objective": plan.objective}
         return moves
