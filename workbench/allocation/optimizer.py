@@ -133,12 +133,7 @@ class _Model:
         self.x = np.zeros(n_arc)
         if n_arc == 0:
             return Plan(_moves(self.arcs.iloc[:0], np.zeros(0)), 0.0, 0.0, "no candidate moves", 0.0)
-        cost = np.concatenate([
-            self.arcs["unit_cost"].to_numpy(float),
-            self.routes["fixed_cost"].to_numpy(float) + self.settings.threshold,
-            -self.up_gain, self.down_loss,
-        ])  # minimised: freight and losses minus gains
-        upper = np.concatenate([self.arc_upper, np.ones(n_route), np.ones(n_up), np.ones(n_down)])
+        cost, upper = self._costs()
         integrality = np.concatenate([np.ones(n_arc + n_route), np.zeros(n_up + n_down)]).astype(int)
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
         started = time.perf_counter()
@@ -171,6 +166,29 @@ class _Model:
         best_bound = min(bound, -float(info.mip_dual_bound)) if np.isfinite(info.mip_dual_bound) else bound
         gap = max(best_bound - value, 0.0) / max(abs(value), 1e-9) if np.isfinite(best_bound) else 0.0
         return np.asarray(highs.getSolution().col_value[:len(self.arcs)]), value, gap, status
+
+    def relax(self) -> tuple[float, np.ndarray]:
+        """The LP relaxation: a bound no plan can beat, and the (fractional) units it puts on each arc."""
+        n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
+        if n_arc == 0:
+            return 0.0, np.zeros(0)
+        cost, upper = self._costs()
+        rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
+        relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
+        relaxed.run()
+        if relaxed.modelStatusToString(relaxed.getModelStatus()) != "Optimal":
+            raise ValueError("the allocation LP relaxation could not be solved in the time limit")
+        return -float(relaxed.getInfo().objective_function_value), np.asarray(relaxed.getSolution().col_value[:n_arc])
+
+    def _costs(self) -> tuple[np.ndarray, np.ndarray]:
+        n_route = len(self.routes)
+        cost = np.concatenate([
+            self.arcs["unit_cost"].to_numpy(float),
+            self.routes["fixed_cost"].to_numpy(float) + self.settings.threshold,
+            -self.up_gain, self.down_loss,
+        ])  # minimised: freight and losses minus gains
+        upper = np.concatenate([self.arc_upper, np.ones(n_route), np.ones(len(self.up_pos)), np.ones(len(self.down_pos))])
+        return cost, upper
 
     def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[float, np.ndarray | None]:
         """A first plan for HiGHS to improve on: the LP relaxation's busiest routes, up to each store's

@@ -22,6 +22,7 @@ Candidates keep the problem small without losing moves that could pay:
 from __future__ import annotations
 
 import os
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +33,14 @@ import yaml
 from workbench.allocation.expected_sales import tail
 from workbench.allocation import rules
 from workbench.allocation.decompose import solve_plan
+from workbench.allocation.regional import solve_by_region
 from workbench.allocation.optimizer import Plan, PlanSettings
 from workbench.allocation.rules import RuleContext
 from workbench.config import CONF_DIR
 
 __all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
 
+REGIONAL_FROM = 60_000  # positions: above this a day is solved region by region
 MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "relation", "lead_days", "expected_units_gained",
                 "expected_units_lost", "expected_margin", "freight", "net_benefit", "reason"]
 
@@ -214,17 +217,20 @@ def _headroom(stock: pd.DataFrame, stores: pd.DataFrame, settings: PlanningSetti
 
 
 def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
-             routes: pd.DataFrame, settings: PlanningSettings, solver=solve_plan,
+             routes: pd.DataFrame, settings: PlanningSettings, solver=None,
              context: RuleContext | None = None) -> tuple[pd.DataFrame, Plan]:
     """The day's moves (``MOVE_COLUMNS``), each explained, and the solver's report.
 
-    ``solver`` is :func:`~workbench.allocation.decompose.solve_plan` (the MILP, or by parts on a very large
-    day) or any function with :func:`~workbench.allocation.optimizer.solve`'s signature.
+    ``solver`` (optional) has :func:`~workbench.allocation.optimizer.solve`'s signature. By default a day
+    of up to ``REGIONAL_FROM`` positions is one MILP, a larger one is solved region by region
+    (:mod:`~workbench.allocation.regional`), with the gap against a bound on the whole day.
     """
     problem = candidate_problem(stock, demand, stores, margins, routes, settings, context)
     if problem["arcs"].empty:  # nothing could pay its freight today
         return explain(problem["arcs"], routes, settings), Plan(problem["arcs"], 0.0, 0.0, "no candidate moves", 0.0)
-    plan = solver(**problem, settings=settings.solver())
+    if solver is None and len(problem["positions"]) > REGIONAL_FROM and not routes["relation"].eq("cross_region").any():
+        solver = partial(solve_by_region, region_of=stores.set_index("store_id")["region"])
+    plan = (solver or solve_plan)(**problem, settings=settings.solver())
     return explain(plan.moves, routes, settings), plan
 
 
