@@ -9,6 +9,7 @@ import workbench as wb
 from workbench.allocation import output
 from workbench.config import project_root
 
+from ..notebook_checks import assert_clean_and_thin
 from .conftest import AS_OF
 
 pytestmark = pytest.mark.slow
@@ -26,15 +27,8 @@ def run(tmp_path, name: str, **parameters) -> nbformat.NotebookNode:
 
 
 def test_the_notebook_is_stored_clean_and_thin():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    for name in ("as_of", "strategy", "region", "horizon_days", "threshold", "max_shipments", "rules", "run_id"):
-        assert f"\n{name} = " in "\n" + tagged[0].source, name
-    body = "\n".join(c.source for c in code if c is not tagged[0])
-    assert "for " not in body and "while " not in body
+    assert_clean_and_thin(NOTEBOOK, ("as_of", "strategy", "region", "horizon_days", "threshold", "max_shipments",
+                                     "rules", "run_id"))
 
 
 def test_the_notebook_plans_and_a_rerun_replaces_its_plan(planned, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from workbench.cli import main
 from workbench.config import project_root
 from workbench.tracking.registry import connect
 
+from ..notebook_checks import assert_clean_and_thin
 from .forecast_env import table_state, use_env, warehouse_copy
 
 pytestmark = pytest.mark.slow
@@ -48,15 +49,7 @@ def images(nb: nbformat.NotebookNode) -> int:
 
 
 def test_the_notebook_is_stored_clean_and_parameterised():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    for name in ("as_of", "horizon", "scope", "n_trials", "mode", "run_id"):
-        assert f"\n{name} = " in "\n" + tagged[0].source, name
-    body = "\n".join(c.source for c in code if c is not tagged[0])
-    assert "for " not in body and "while " not in body  # no loops over data: the library does the work
+    assert_clean_and_thin(NOTEBOOK, ("as_of", "horizon", "scope", "n_trials", "mode", "run_id"))
 
 
 def test_train_then_review_then_score_writes_marts_forecast_and_a_rerun_replaces(tiny_settings, tmp_path, monkeypatch,
