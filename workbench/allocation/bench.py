@@ -9,10 +9,11 @@ reports the shared JSON format of DESIGN.md (bench ``allocation``).
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 
-import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from workbench.allocation.inputs import ticket_prices
 from workbench.allocation.planning import PlanningSettings, load_planning_settings
@@ -124,21 +125,16 @@ def run_benchmark(session, oracle, *, days: int = 56, start: dt.date | None = No
     outcomes = {}
     for policy in policies:
         started = time.perf_counter()
-        outcomes[policy.name] = replay.run(policy, progress=_day_progress(policy.name, progress))
-        progress(f"{policy.name}: {time.perf_counter() - started:.0f} s")
+        # a bar with counts and ETA on a terminal (tqdm turns itself off when stderr is not one)
+        with tqdm(total=days, desc=policy.name, unit="day", file=sys.stderr, disable=None, leave=False) as bar:
+            outcomes[policy.name] = replay.run(policy, progress=lambda done, total: bar.update(1))
+        progress(f"{policy.name}: {days} days replayed in {time.perf_counter() - started:.0f} s")
     report = BenchReport("allocation", scale, seed)
     report.machine.update({"start": str(start), "days": days, "forecast": forecast_source})
     for name, outcome in outcomes.items():
         for metric, value in summarise(outcome, data).items():
             report.add(name, metric, value)
     return report, outcomes
-
-
-def _day_progress(name: str, progress):
-    def report(done: int, total: int) -> None:
-        if done % 7 == 0 or done == total:
-            progress(f"{name}: day {done}/{total}")
-    return report
 
 
 def summarise(outcome, data: ReplayData) -> dict[str, float]:

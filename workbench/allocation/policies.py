@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import numpy as np
 import pandas as pd
 
 from workbench.allocation import strategies

@@ -205,6 +205,7 @@ def allocation(scale: str, seed: int, days: int, start, methods: tuple[str, ...]
       wb bench allocation --scale tiny --forecast moving_average
       wb bench allocation --scale demo --seed 7 --json bench-results/allocation-demo-7.json
       wb bench allocation --scale demo --method weekly_rule --method workbench --days 28
+      wb bench allocation --scale large --days 1 --method workbench --forecast moving_average --time-limit 60
     """
     import workbench as wb
     from workbench.allocation.bench import comparison, run_benchmark
