@@ -39,6 +39,11 @@ def test_the_daily_plan_is_written_and_a_rerun_replaces_it(planned):
     assert sum(len(r) for r in rows.values()) == len(plan.moves)  # replaced, not added to
     assert (rows["marts.replenishment_plan"]["relation"] == "dc").all()
     assert set(rows["marts.replenishment_plan"]["status"]) <= {"proposed"}
+    binding = plan.binding()
+    assert set(binding["constraint"]) <= {"max_shipments", "capacity", "dc_stock"}
+    capped = binding.loc[binding["constraint"] == "max_shipments", "where"]
+    ships = plan.moves.groupby("dest")["origin"].nunique()
+    assert len(capped) == int((ships >= plan.settings.max_shipments).sum())
     impact = plan.impact()
     assert impact["units"].sum() == plan.moves["units"].sum()
     breaks = plan.size_breaks()

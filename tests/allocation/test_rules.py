@@ -79,3 +79,16 @@ def test_the_size_break_penalty_mends_a_broken_run_that_would_not_pay_on_sales_a
     assert plan(stock, demand, settings, RuleContext(products=PRODUCTS)) == []  # 100 × 0.02 < freight 2
     mended = PlanningSettings(threshold=0.0, size_break_penalty=50.0)
     assert plan(stock, demand, mended, RuleContext(products=PRODUCTS)) == [(DC, A, 10, 1)]  # one unit mends it
+
+
+def test_bad_input_names_what_to_fix():
+    with pytest.raises(ValueError, match="negative stock"):
+        plan([(10, DC, -1)], [(10, A, 1.0)], PlanningSettings())
+    lonely = ROUTES[ROUTES["dest"] != C]  # no route reaches store C, which has demand
+    stock = pd.DataFrame([(10, DC, 5)], columns=["sku_id", "location_id", "stock"])
+    demand = pd.DataFrame([(10, C, 3.0)], columns=["sku_id", "store_id", "mean"]).assign(nb_size=np.inf)
+    margins = pd.DataFrame({"sku_id": [10], "location_id": [C], "margin": [100.0]})
+    with pytest.raises(ValueError, match=r"stores \[2\] have demand but no route in"):
+        plan_day(stock, demand, STORES, margins, lonely, PlanningSettings(threshold=0.0))
+    with pytest.raises(ValueError, match="no selling price"):
+        plan_day(stock, demand, STORES, margins.iloc[:0], ROUTES, PlanningSettings(threshold=0.0))

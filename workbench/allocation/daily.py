@@ -78,6 +78,30 @@ class DayPlan:
         later = size_breaks(after, self.products, self.stores).rename(columns={"broken": "after"})
         return before.merge(later, on="store_code", how="outer").fillna(0).astype({"before": int, "after": int})
 
+    def binding(self) -> pd.DataFrame:
+        """The limits the plan runs into (``constraint, where, detail``): a store at its shipment cap or
+        out of room, a SKU the DC sends its last unit of. Moving nothing is always allowed, so a plan
+        always exists; these are what would have to give for it to do more."""
+        if self.moves.empty:
+            return pd.DataFrame(columns=["constraint", "where", "detail"])
+        code = self.stores.set_index("store_id")["store_code"]
+        ships = self.moves.groupby("dest")["origin"].nunique()
+        capped = ships[ships >= self.settings.max_shipments]
+        rows = [("max_shipments", code.get(s, s), f"{n} shipments in (allocation.max_shipments)")
+                for s, n in capped.items()]
+        held = self.stock.groupby("location_id")["stock"].sum()
+        shops = self.stores[self.stores["store_type"] != "dc"].set_index("store_id")
+        net = self.moves.groupby("dest")["units"].sum().sub(self.moves.groupby("origin")["units"].sum(), fill_value=0)
+        room = shops["capacity_units"] - held.reindex(shops.index).fillna(0)
+        full = net.reindex(shops.index).fillna(0) >= room.clip(lower=0)
+        rows += [("capacity", code.get(s, s), f"{int(room[s])} units of room left (core.stores.capacity_units)")
+                 for s in shops.index[full & (net.reindex(shops.index).fillna(0) > 0)]]
+        dc_ids = self.stores.loc[self.stores["store_type"] == "dc", "store_id"]
+        dc = self.stock[self.stock["location_id"].isin(dc_ids)].groupby("sku_id")["stock"].sum()
+        sent = self.moves[self.moves["origin"].isin(dc_ids)].groupby("sku_id")["units"].sum()
+        rows += [("dc_stock", f"SKU {k}", f"all {int(dc[k])} units at the DC sent") for k in sent.index[sent >= dc.reindex(sent.index)]]
+        return pd.DataFrame(rows, columns=["constraint", "where", "detail"])
+
     def write(self, session) -> dict[str, int]:
         """Replace the as-of date's plan in ``marts.replenishment_plan`` and ``marts.transfer_plan``."""
         return output.write_plan(session, self.moves, self.as_of, self.strategy)
