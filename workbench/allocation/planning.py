@@ -32,7 +32,7 @@ import yaml
 
 from workbench.allocation.expected_sales import tail
 from workbench.allocation import rules
-from workbench.allocation.decompose import solve_plan
+from workbench.allocation.decompose import solve_decomposed, solve_plan
 from workbench.allocation.regional import solve_by_region
 from workbench.allocation.optimizer import Plan, PlanSettings
 from workbench.allocation.rules import RuleContext
@@ -231,6 +231,9 @@ def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, ma
     if solver is None and len(problem["positions"]) > REGIONAL_FROM and not routes["relation"].eq("cross_region").any():
         solver = partial(solve_by_region, region_of=stores.set_index("store_id")["region"])
     plan = (solver or solve_plan)(**problem, settings=settings.solver())
+    if not np.isfinite(plan.gap):  # no bound in time (not even the LP relaxation): the quick plan by parts
+        quick = solve_decomposed(**problem, settings=settings.solver())
+        plan = quick if quick.objective >= plan.objective else plan
     return explain(plan.moves, routes, settings), plan
 
 
