@@ -138,7 +138,12 @@ def run_benchmark(session, oracle, *, days: int = 56, start: dt.date | None = No
 
 
 def summarise(outcome, data: ReplayData) -> dict[str, float]:
-    """The benchmark's metrics for one method (names as in the issue and DESIGN.md)."""
+    """The benchmark's metrics for one method (names as in the issue and DESIGN.md).
+
+    ``sell_through``: units sold / (shops' opening stock + units the policy sent them), so pushing stock
+    into stores that do not sell it lowers it. ``size_break_days``: store × style-colour × day on display
+    with a core size missing. ``gap``: the worst day's; ``gap_median``: a typical day's.
+    """
     daily, moves = outcome.daily, outcome.moves
     logistics = float(moves["cost"].sum()) if len(moves) else 0.0
     received = moves.loc[moves["dest"].isin(data.stores.loc[data.stores["store_type"] != "dc", "store_id"]), "units"].sum()
