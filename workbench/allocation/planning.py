@@ -22,20 +22,19 @@ Candidates keep the problem small without losing moves that could pay:
 from __future__ import annotations
 
 import os
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from workbench.allocation.expected_sales import tail
-from workbench.allocation import rules
 from workbench.allocation.decompose import solve_decomposed, solve_plan
-from workbench.allocation.regional import solve_by_region
+from workbench.allocation.expected_sales import tail
 from workbench.allocation.optimizer import Plan, PlanSettings
-from workbench.allocation.rules import RuleContext
+from workbench.allocation.regional import solve_by_region
+from workbench.allocation.rules import RuleContext, allowed_donors, allowed_receivers, check_rules, weigh
 from workbench.config import CONF_DIR
 
 __all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
@@ -70,7 +69,7 @@ class PlanningSettings:
         if any(v < 0 for v in self.min_display.values()):
             raise ValueError("allocation.min_display cannot be negative")
         object.__setattr__(self, "rules", tuple(self.rules or ()))
-        rules.check(self.rules, RuleContext(sales=pd.DataFrame(), products=pd.DataFrame()))  # names only here
+        check_rules(self.rules, RuleContext(sales=pd.DataFrame(), products=pd.DataFrame()))  # names only here
 
     def solver(self) -> PlanSettings:
         return PlanSettings(threshold=self.threshold, max_units_in=self.max_units_in, mip_gap=self.mip_gap,
@@ -170,17 +169,17 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     ``routes``: :func:`~workbench.allocation.routes.route_table`;
     ``context``: what ``settings.rules`` look at (:mod:`~workbench.allocation.rules`).
     """
-    rules.check(settings.rules, context)
+    check_rules(settings.rules, context)
     if (stock["stock"] < 0).any():
         bad = stock[stock["stock"] < 0].head(3)[["sku_id", "location_id", "stock"]].to_dict("records")
         raise ValueError(f"negative stock at {bad}: fix the stock position (core.inventory) before planning")
     dc_ids = stores.loc[stores["store_type"] == "dc", "store_id"].tolist()
     shops = _shops(stock, demand, stores, margins, settings)
-    shops = rules.weigh(shops, settings.rules, stores.set_index("store_id")["grade"], settings.grade_weights)
+    shops = weigh(shops, settings.rules, stores.set_index("store_id")["grade"], settings.grade_weights)
     shops["core_bonus"] = _size_breaks(shops, context, settings.size_break_penalty)
     receivers, donors = _receivers_and_donors(shops, float(routes["unit_cost"].min()) if len(routes) else np.inf)
-    receivers = rules.allowed_receivers(receivers, shops, settings.rules, context, settings.ranking_top)
-    donors = rules.allowed_donors(donors, settings.rules, context)
+    receivers = allowed_receivers(receivers, shops, settings.rules, context, settings.ranking_top)
+    donors = allowed_donors(donors, settings.rules, context)
     dc = stock[stock["location_id"].isin(dc_ids) & (stock["stock"] > 0)]
     dc_arcs = dc[["location_id", "sku_id"]].rename(columns={"location_id": "origin"}).merge(
         receivers[["sku_id", "location_id"]].rename(columns={"location_id": "dest"}), on="sku_id")

@@ -14,6 +14,9 @@ optimiser still decides quantities, freight and the threshold:
   look-back may give to other stores;
 - ``sales_ranking`` (累计销量排名): only the style's ``ranking_top`` best
   selling stores of the look-back may receive.
+
+Under ``grade_priority`` the plan's objective and each move's expected margin
+are in weighted CNY (a unit at an A store counts ``grade_weights["A"]`` times).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["RULES", "RuleContext", "weigh", "allowed_receivers", "allowed_donors"]
+__all__ = ["RULES", "RuleContext", "check_rules", "weigh", "allowed_receivers", "allowed_donors"]
 
 RULES = ("grade_priority", "sell_one_replenish_one", "size_break_only", "slow_stock_only", "sales_ranking")
 NEEDS_SALES = {"sell_one_replenish_one", "slow_stock_only", "sales_ranking"}
@@ -38,7 +41,8 @@ class RuleContext:
     products: pd.DataFrame | None = None
 
 
-def check(rules: tuple[str, ...], context: RuleContext | None) -> None:
+def check_rules(rules: tuple[str, ...], context: RuleContext | None) -> None:
+    """Known rule names, and the inputs they need."""
     unknown = sorted(set(rules) - set(RULES))
     if unknown:
         raise ValueError(f"unknown allocation rule(s) {unknown}; use {', '.join(RULES)}")
