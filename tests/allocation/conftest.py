@@ -9,7 +9,6 @@ import pytest
 
 import workbench as wb
 from workbench.allocation import inputs
-from workbench.allocation.bench import _moving_average
 from workbench.forecasting.output import write_forecast
 
 AS_OF = dt.date(2025, 11, 9)  # a stock snapshot day (Sunday)
@@ -21,7 +20,7 @@ def planned(tiny_settings, tmp_path):
     settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit")
     shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
     with wb.session("u_pipeline", settings=settings, read_only=False) as s:
-        forecast = _moving_average(s, AS_OF)
+        forecast = inputs.sales_rate_forecast(s, AS_OF)
         forecast = forecast[forecast["store_id"].isin(inputs.planning_stores(s)["store_id"])]
         write_forecast(s, forecast.assign(p10=0.0, p50=forecast["mean"], p90=forecast["mean"] * 2), AS_OF, None)
     return settings

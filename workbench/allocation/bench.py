@@ -15,10 +15,10 @@ import time
 import pandas as pd
 from tqdm import tqdm
 
-from workbench.allocation.inputs import ticket_prices
+from workbench.allocation.inputs import planning_stores, query, sales_rate_forecast, ticket_prices
 from workbench.allocation.planning import PlanningSettings, load_planning_settings
 from workbench.allocation.policies import POLICIES, Workbench, rule_policies
-from workbench.allocation.replay import LOCATION_TYPES, Replay, ReplayData
+from workbench.allocation.replay import Replay, ReplayData
 from workbench.allocation.routes import load_route_book, route_table
 from workbench.bench.report import BenchReport
 
@@ -39,34 +39,28 @@ def default_start(session, days: int) -> dt.date:
     return fits[-1] + dt.timedelta(days=1)
 
 
-def _frame(session, query: str) -> pd.DataFrame:
-    return session.sql(query).to_pandas()
-
-
 def load_replay_data(session, oracle, start: dt.date, days: int) -> ReplayData:
     """The replay's inputs: stock the evening before ``start``, flows, true demand, prices, recent sales."""
     end = start + dt.timedelta(days=days - 1)
     s, e, b = f"date '{start}'", f"date '{end}'", f"date '{start - dt.timedelta(days=SALES_BEFORE_DAYS)}'"
-    types = ", ".join(f"'{t}'" for t in LOCATION_TYPES)
-    stores = _frame(session, f"select store_id, store_type, grade, region, city, capacity_units from core.stores "
-                             f"where store_type in ({types})")
-    products = _frame(session, "select sku_id, skc_id, is_core_size, unit_cost from core.products")
-    opening = _frame(session, f"select store_id as location_id, sku_id, cast(sum(on_hand) as bigint) as on_hand from core.inventory "
+    stores = planning_stores(session)
+    products = query(session, "select sku_id, skc_id, is_core_size, unit_cost from core.products")
+    opening = query(session, f"select store_id as location_id, sku_id, cast(sum(on_hand) as bigint) as on_hand from core.inventory "
                               f"where snapshot_date = {s} - 1 and quality = 'A' group by all")
     if opening.empty:
         raise ValueError(f"no stock snapshot on {start - dt.timedelta(days=1)}: start the replay the day after a "
                          "core.inventory snapshot (weekly)")
     exogenous = ", ".join(f"'{t}'" for t in EXOGENOUS)
-    flows = _frame(session, f"""
+    flows = query(session, f"""
         select ship_date, receive_date, from_store_id as origin, to_store_id as dest, sku_id, qty as units
         from core.transfers
         where (ship_date < {s} and receive_date >= {s})
            or (movement_type in ({exogenous}) and coalesce(ship_date, receive_date) between {s} and {e})""")
     for column in ("ship_date", "receive_date"):
         flows[column] = pd.to_datetime(flows[column]).dt.date
-    demand = _frame(oracle, f"select sale_date, store_id, sku_id, demand from truth.demand "
+    demand = query(oracle, f"select sale_date, store_id, sku_id, demand from truth.demand "
                             f"where sale_date between {s} and {e} and demand > 0")
-    sales_before = _frame(session, f"select sale_date, store_id, sku_id, cast(sum(qty) as bigint) as units from core.sales "
+    sales_before = query(session, f"select sale_date, store_id, sku_id, cast(sum(qty) as bigint) as units from core.sales "
                                    f"where line_type = 'sale' and sale_date >= {b} and sale_date < {s} group by all")
     shops = stores.loc[stores["store_type"] != "dc", "store_id"]
     demand, sales_before = (frame[frame["store_id"].isin(shops)].reset_index(drop=True) for frame in (demand, sales_before))
@@ -85,7 +79,7 @@ def weekly_forecasts(session, start: dt.date, days: int, source: str = "champion
     """
     origins = [start - dt.timedelta(days=1) + dt.timedelta(weeks=w) for w in range((days + 6) // 7)]
     if source == "moving_average":
-        return {as_of: _moving_average(session, as_of) for as_of in origins}
+        return {as_of: sales_rate_forecast(session, as_of) for as_of in origins}
     if source != "champion":
         raise ValueError(f"unknown forecast source {source!r}: use champion or moving_average")
     from workbench.forecasting import forecast
@@ -97,14 +91,6 @@ def weekly_forecasts(session, start: dt.date, days: int, source: str = "champion
         progress(f"forecasting from {as_of} ...")
         out[as_of] = forecast.forecast_at(session, fitted, as_of)[["sku_id", "store_id", "date", "mean", "nb_size"]]
     return out
-
-
-def _moving_average(session, as_of: dt.date, days: int = 28, horizon: int = 28) -> pd.DataFrame:
-    rate = _frame(session, f"select sku_id, store_id, sum(qty) / {days}::double as mean from core.sales "
-                           f"where line_type = 'sale' and sale_date > date '{as_of}' - {days} "
-                           f"and sale_date <= date '{as_of}' group by all")
-    dates = pd.DataFrame({"date": pd.date_range(as_of + dt.timedelta(days=1), periods=horizon)})
-    return rate.merge(dates, how="cross").assign(nb_size=1.0)
 
 
 def run_benchmark(session, oracle, *, days: int = 56, start: dt.date | None = None, methods=POLICIES,

@@ -143,43 +143,37 @@ def make_plan(session, as_of, strategy: str = "workbench", settings: PlanningSet
         if region not in set(stores["region"].dropna()):
             raise ValueError(f"no stores in region {region!r}; regions: {sorted(stores['region'].dropna().unique())}")
         stores = stores[(stores["region"] == region) | (stores["store_type"] == "dc")]
-    products = session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas()
+    products = inputs.query(session, "select sku_id, skc_id, is_core_size from core.products")
     stock = inputs.stock_position(session, as_of)
     stock = stock[stock["location_id"].isin(stores["store_id"])]
     if strategy == "workbench":
-        moves, report = _optimised(session, as_of, stock, stores, settings)
+        moves, report = _optimised(session, as_of, stock, stores, products, settings)
     else:
         moves, report = _rule(session, strategy, as_of, stock, stores, products, settings)
     return DayPlan(as_of, strategy, moves, report, stock, stores, products, settings)
 
 
-def _optimised(session, as_of, stock, stores, settings):
+def _optimised(session, as_of, stock, stores, products, settings):
     demand = inputs.horizon_forecast(session, as_of, settings.horizon_days)
     demand = demand[demand["store_id"].isin(stores["store_id"])]
     pairs = pd.concat([stock[["sku_id", "location_id"]],
                        demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
     pairs = pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
     margins = inputs.margins_at(session, as_of, pairs, stores).fillna({"margin": 0.0})
-    context = RuleContext(sales=_recent_sales(session, as_of, settings.rule_look_back_days) if settings.rules else None,
-                          products=session.sql("select sku_id, skc_id, is_core_size from core.products").to_pandas())
+    sales = inputs.recent_sales(session, as_of, settings.rule_look_back_days) if settings.rules else None
+    context = RuleContext(sales=sales, products=products)
     return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,
                     route_table(stores, load_route_book()), settings, context=context)
 
 
-def _recent_sales(session, as_of, days: int) -> pd.DataFrame:
-    return session.sql(f"select sku_id, store_id, cast(sum(qty) as bigint) as units from core.sales "
-                       f"where line_type = 'sale' and sale_date > date '{as_of}' - {int(days)} "
-                       f"and sale_date <= date '{as_of}' group by all").to_pandas()
-
-
 def _rule(session, strategy, as_of, stock, stores, products, settings):
-    sales = _recent_sales(session, as_of, RULE_LOOK_BACK_DAYS.get(strategy, 7))
+    sales = inputs.recent_sales(session, as_of, RULE_LOOK_BACK_DAYS.get(strategy, 7))
     dc_id = int(stores.loc[stores["store_type"] == "dc", "store_id"].iloc[0])
     shops = stock[stock["location_id"] != dc_id].rename(columns={"location_id": "store_id", "stock": "on_hand"})
     shops = shops[["sku_id", "store_id", "on_hand"]]
     dc = stock[stock["location_id"] == dc_id].rename(columns={"stock": "units"})[["sku_id", "units"]]
     grades = stores[["store_id", "grade"]]
-    sales = sales[sales["store_id"].isin(shops["store_id"].unique()) | sales["store_id"].isin(stores["store_id"])]
+    sales = sales[sales["store_id"].isin(stores["store_id"])]
     if strategy == "sell_one_replenish_one":
         moves = strategies.sell_one_replenish_one(sales, dc, dc_id, grades)
     elif strategy == "proportional_to_sales":

@@ -20,27 +20,29 @@ import pandas as pd
 from workbench.allocation.expected_sales import horizon_demand
 from workbench.allocation.replay import LOCATION_TYPES
 
-__all__ = ["planning_stores", "stock_position", "horizon_forecast", "ticket_prices", "margins_at"]
+__all__ = ["query", "planning_stores", "stock_position", "recent_sales", "sales_rate_forecast", "horizon_forecast",
+           "ticket_prices", "margins_at"]
 
 
-def _frame(session, query: str) -> pd.DataFrame:
-    return session.sql(query).to_pandas()
+def query(session, sql: str) -> pd.DataFrame:
+    """``sql`` through the session's policies, as a pandas frame."""
+    return session.sql(sql).to_pandas()
 
 
 def planning_stores(session) -> pd.DataFrame:
     """Shops and the DC: ``store_id, store_code, store_type, grade, region, city, capacity_units``."""
     types = ", ".join(f"'{t}'" for t in LOCATION_TYPES)
-    return _frame(session, f"select store_id, store_code, store_type, grade, region, city, capacity_units "
+    return query(session, f"select store_id, store_code, store_type, grade, region, city, capacity_units "
                            f"from core.stores where store_type in ({types}) order by store_id")
 
 
 def stock_position(session, as_of: dt.date) -> pd.DataFrame:
     """``sku_id, location_id, on_hand, in_transit, stock`` after the close of ``as_of`` (A-quality stock)."""
-    snap = _frame(session, f"select max(snapshot_date) as d from core.inventory where snapshot_date <= date '{as_of}'")["d"].iloc[0]
+    snap = query(session, f"select max(snapshot_date) as d from core.inventory where snapshot_date <= date '{as_of}'")["d"].iloc[0]
     if snap is None or pd.isna(snap):
         raise ValueError(f"no stock snapshot (core.inventory) on or before {as_of}: load stock before planning")
     s, a = f"date '{pd.Timestamp(snap).date()}'", f"date '{as_of}'"
-    rows = _frame(session, f"""
+    rows = query(session, f"""
         with moves as (
             select store_id as location_id, sku_id, on_hand as delta from core.inventory
              where snapshot_date = {s} and quality = 'A'
@@ -69,6 +71,22 @@ def stock_position(session, as_of: dt.date) -> pd.DataFrame:
     return rows[["sku_id", "location_id", "on_hand", "in_transit", "stock"]]
 
 
+def recent_sales(session, as_of: dt.date, days: int) -> pd.DataFrame:
+    """``sku_id, store_id, units`` sold in the ``days`` up to and including ``as_of``."""
+    return query(session, f"select sku_id, store_id, cast(sum(qty) as bigint) as units from core.sales "
+                          f"where line_type = 'sale' and sale_date > date '{as_of}' - {int(days)} "
+                          f"and sale_date <= date '{as_of}' group by all")
+
+
+def sales_rate_forecast(session, as_of: dt.date, days: int = 28, horizon: int = 28) -> pd.DataFrame:
+    """A forecast without a model: each SKU × store's daily sales rate over the last ``days``, flat for
+    ``horizon`` days (NB shape 1). For tests and quick looks; the planner's own is ``marts.forecast``."""
+    rate = recent_sales(session, as_of, days)
+    rate = rate.assign(mean=rate.pop("units") / days)
+    dates = pd.DataFrame({"date": pd.date_range(as_of + dt.timedelta(days=1), periods=horizon)})
+    return rate.merge(dates, how="cross").assign(nb_size=1.0)
+
+
 def horizon_forecast(session, as_of: dt.date, days: int) -> pd.DataFrame:
     """``sku_id, store_id, mean, nb_size``: ``marts.forecast`` of ``as_of`` summed over the next ``days``."""
     from workbench.forecasting.output import TABLE, as_of_dates
@@ -76,14 +94,14 @@ def horizon_forecast(session, as_of: dt.date, days: int) -> pd.DataFrame:
     if not session.table_exists(TABLE) or as_of not in as_of_dates(session):
         raise ValueError(f"no forecast for {as_of} in {TABLE}: run notebooks/forecast.ipynb in score mode "
                          f"for that as-of date first (wb forecast score --as-of {as_of})")
-    rows = _frame(session, f"select sku_id, store_id, date, mean, nb_size from {TABLE} "
+    rows = query(session, f"select sku_id, store_id, date, mean, nb_size from {TABLE} "
                            f"where as_of = date '{as_of}' and date <= date '{as_of}' + {int(days)}")
     return horizon_demand(rows)
 
 
 def ticket_prices(session, products: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """``sale_date, sku_id, channel, price``: the last price change on or before each day, by channel."""
-    changes = _frame(session, f"select skc_id, channel, effective_date, price from core.price_changes "
+    changes = query(session, f"select skc_id, channel, effective_date, price from core.price_changes "
                               f"where effective_date <= date '{end}' order by effective_date")
     changes["effective_date"] = pd.to_datetime(changes["effective_date"]).astype("datetime64[ns]")
     days = pd.DataFrame({"sale_date": pd.date_range(start, end).astype("datetime64[ns]")})
@@ -104,7 +122,7 @@ def margins_at(session, as_of: dt.date, pairs: pd.DataFrame, stores: pd.DataFram
     Outlets sell at the outlet price where there is one. Unit cost is governed:
     plan as a user who may read ``core.products.unit_cost`` (e.g. ``u_pipeline``).
     """
-    products = _frame(session, "select sku_id, skc_id, unit_cost from core.products")
+    products = query(session, "select sku_id, skc_id, unit_cost from core.products")
     prices = ticket_prices(session, products, as_of, as_of).pivot_table(
         index="sku_id", columns="channel", values="price", aggfunc="first")
     channel = pairs["location_id"].map(stores.set_index("store_id")["store_type"]).eq("outlet")

@@ -47,16 +47,12 @@ SEASON_COLUMNS = ["store_id", "skc_id", "category", "price_band", "mean", "nb_si
 STRUCTURE_COLUMNS = ["category", "price_band", "buy_value", "buy_share", "reference_share", "gap", "flag", "note"]
 
 
-def _frame(session, query: str) -> pd.DataFrame:
-    return session.sql(query).to_pandas()
-
-
 def _d(day: dt.date) -> str:
     return f"date '{day}'"
 
 
 def _products(session) -> pd.DataFrame:
-    products = _frame(session, "select sku_id, skc_id, category, price_band, size_rank, is_core_size, launch_date, "
+    products = inputs.query(session, "select sku_id, skc_id, category, price_band, size_rank, is_core_size, launch_date, "
                                "season, season_year, full_price, unit_cost from core.products")
     products["launch_date"] = pd.to_datetime(products["launch_date"]).dt.date
     return products
@@ -160,7 +156,7 @@ def _new_buy(products: pd.DataFrame, stock: pd.DataFrame, dc_id: int, as_of: dt.
 def _ranging(session, buy: pd.DataFrame, stores: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """``store_id, skc_id, category, price_band``: own stores and counters that sold the category lately."""
     types = ", ".join(f"'{t}'" for t in RANGED_TYPES)
-    sold = _frame(session, f"""
+    sold = inputs.query(session, f"""
         select distinct s.store_id, p.category from core.sales s
           join core.products p using (sku_id) join core.stores st on st.store_id = s.store_id
          where st.store_type in ({types}) and s.line_type = 'sale'
@@ -183,7 +179,7 @@ def _analogs(session, as_of: dt.date, weeks: int) -> pd.DataFrame:
     """
     days = 7 * weeks
     types = ", ".join(f"'{t}'" for t in RANGED_TYPES)  # the stores 铺货 serves: outlets and online sell differently
-    return _frame(session, f"""
+    return inputs.query(session, f"""
         with analog as (
             select skc_id, any_value(category) as category, any_value(price_band) as price_band,
                    min(launch_date) as launch_date
@@ -267,7 +263,7 @@ def _size_curves(session, ranged: pd.DataFrame, skus: pd.DataFrame, as_of: dt.da
 
 def _size_mix(session, as_of: dt.date) -> pd.DataFrame:
     """``store_id, category, size_rank, units``: sales by size position over the past year."""
-    return _frame(session, f"""
+    return inputs.query(session, f"""
         select s.store_id, p.category, p.size_rank, cast(sum(s.qty) as double) as units
           from core.sales s join core.products p using (sku_id)
          where s.line_type = 'sale' and s.sale_date > {_d(as_of)} - {HISTORY_DAYS} and s.sale_date <= {_d(as_of)}
@@ -349,7 +345,7 @@ def _reference_code(products: pd.DataFrame, code: str, season_year: int, referen
 
 def _reference_sales(session, ref_products: pd.DataFrame, ref_code: str, as_of: dt.date) -> pd.DataFrame:
     """``skc_id, category, price_band, full_price, units``: each reference SKC's sales up to ``as_of`` (0 if none)."""
-    units = _frame(session, f"""
+    units = inputs.query(session, f"""
         select s.skc_id, cast(sum(s.qty) as double) as units from core.sales s join core.products p using (sku_id)
          where p.season = '{ref_code}' and s.line_type = 'sale' and s.sale_date <= {_d(as_of)} group by all""")
     skcs = ref_products.groupby("skc_id", as_index=False).agg(
@@ -396,7 +392,7 @@ def _owned(session, as_of: dt.date, skus: pd.Series) -> pd.DataFrame:
     stock = inputs.stock_position(session, as_of)
     on_hand = stock[stock["sku_id"].isin(skus)].groupby("sku_id", as_index=False)["stock"].sum()
     # shipped receipts are already in the stock position (on hand or in transit to the DC)
-    orders = _frame(session, f"""
+    orders = inputs.query(session, f"""
         with shipped as (
             select po_id, sum(qty) as units from core.transfers
              where movement_type = 'supplier_receipt' and ship_date <= {_d(as_of)} group by all)
