@@ -22,7 +22,8 @@ Candidates keep the problem small without losing moves that could pay:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -139,8 +140,10 @@ def _receivers_and_donors(shops: pd.DataFrame, cheapest_unit: float) -> tuple[pd
 
 def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFrame, per_receiver: int,
                 routes_per_store: int) -> pd.DataFrame:
-    pairs = receivers[["sku_id", "location_id", "next_gain", "want"]].merge(
-        donors[["sku_id", "location_id", "top_loss", "surplus"]], on="sku_id", suffixes=("_d", "_o"))
+    # pair receivers and donors within a region only, unless routes cross regions (fewer pairs to weigh)
+    keys = ["sku_id"] if routes["relation"].eq("cross_region").any() else ["sku_id", "region"]
+    pairs = receivers[[*keys, "location_id", "next_gain", "want"]].merge(
+        donors[[*keys, "location_id", "top_loss", "surplus"]], on=keys, suffixes=("_d", "_o"))
     pairs = pairs.rename(columns={"location_id_d": "dest", "location_id_o": "origin"})
     pairs = pairs.merge(routes[["origin", "dest", "unit_cost"]], on=["origin", "dest"])  # allowed routes only
     pairs["edge"] = pairs["next_gain"] - pairs["top_loss"] - pairs["unit_cost"]
@@ -224,14 +227,17 @@ def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, ma
     of up to ``REGIONAL_FROM`` positions is one MILP, a larger one is solved region by region
     (:mod:`~workbench.allocation.regional`), with the gap against a bound on the whole day.
     """
+    started = time.perf_counter()
     problem = candidate_problem(stock, demand, stores, margins, routes, settings, context)
     if problem["arcs"].empty:  # nothing could pay its freight today
         return explain(problem["arcs"], routes, settings), Plan(problem["arcs"], 0.0, 0.0, "no candidate moves", 0.0)
     if solver is None and len(problem["positions"]) > REGIONAL_FROM and not routes["relation"].eq("cross_region").any():
         solver = partial(solve_by_region, region_of=stores.set_index("store_id")["region"])
-    plan = (solver or solve_plan)(**problem, settings=settings.solver())
+    # the day's time limit covers building the candidates too
+    left = replace(settings.solver(), time_limit_s=max(settings.time_limit_s - (time.perf_counter() - started), 1.0))
+    plan = (solver or solve_plan)(**problem, settings=left)
     if not np.isfinite(plan.gap):  # no bound in time (not even the LP relaxation): the quick plan by parts
-        quick = solve_decomposed(**problem, settings=settings.solver())
+        quick = solve_decomposed(**problem, settings=left)
         plan = quick if quick.objective >= plan.objective else plan
     return explain(plan.moves, routes, settings), plan
 
