@@ -21,7 +21,7 @@ import pandas as pd
 
 from workbench.allocation import inputs, output, strategies
 from workbench.allocation.optimizer import Plan
-from workbench.allocation.planning import PlanningSettings, load_planning_settings, plan_day
+from workbench.allocation.planning import PlanningSettings, load_planning_settings, plan_day, shop_positions
 from workbench.allocation.routes import load_route_book, route_table
 from workbench.allocation.rules import RuleContext
 
@@ -156,10 +156,7 @@ def make_plan(session, as_of, strategy: str = "workbench", settings: PlanningSet
 def _optimised(session, as_of, stock, stores, products, settings):
     demand = inputs.horizon_forecast(session, as_of, settings.horizon_days)
     demand = demand[demand["store_id"].isin(stores["store_id"])]
-    pairs = pd.concat([stock[["sku_id", "location_id"]],
-                       demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
-    pairs = pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
-    margins = inputs.margins_at(session, as_of, pairs, stores).fillna({"margin": 0.0})
+    margins = inputs.margins_at(session, as_of, shop_positions(stock, demand, stores), stores).fillna({"margin": 0.0})
     sales = inputs.recent_sales(session, as_of, settings.rule_look_back_days) if settings.rules else None
     context = RuleContext(sales=sales, products=products)
     return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,

@@ -38,7 +38,7 @@ from workbench.allocation.regional import solve_by_region
 from workbench.allocation.rules import RuleContext, allowed_donors, allowed_receivers, check_rules, weigh
 from workbench.config import CONF_DIR
 
-__all__ = ["PlanningSettings", "load_planning_settings", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
+__all__ = ["PlanningSettings", "load_planning_settings", "shop_positions", "candidate_problem", "plan_day", "MOVE_COLUMNS"]
 
 REGIONAL_FROM = 60_000  # positions: above this a day is solved region by region
 MOVE_COLUMNS = ["origin", "dest", "sku_id", "units", "relation", "lead_days", "expected_units_gained",
@@ -93,6 +93,13 @@ def load_planning_settings(config_file: Path | None = None, **overrides) -> Plan
     if unknown:
         raise ValueError(f"unknown planning settings {sorted(unknown)}; use {', '.join(names)}")
     return PlanningSettings(**values)
+
+
+def shop_positions(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame) -> pd.DataFrame:
+    """``sku_id, location_id`` of every shop × SKU with stock or demand: the positions that need a margin."""
+    pairs = pd.concat([stock[["sku_id", "location_id"]],
+                       demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
+    return pairs[pairs["location_id"].isin(stores.loc[stores["store_type"] != "dc", "store_id"])]
 
 
 def _shops(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,

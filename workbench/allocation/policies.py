@@ -19,7 +19,7 @@ import pandas as pd
 
 from workbench.allocation import strategies
 from workbench.allocation.expected_sales import horizon_demand
-from workbench.allocation.planning import PlanningSettings, plan_day
+from workbench.allocation.planning import PlanningSettings, plan_day, shop_positions
 from workbench.allocation.rules import RuleContext
 
 __all__ = ["NoTransfer", "WeeklyRule", "Proportional", "Workbench", "POLICIES"]
@@ -103,10 +103,7 @@ class Workbench:
         started = time.perf_counter()
         stock = view.stock()
         demand = self.demand(day)
-        pairs = pd.concat([stock[["sku_id", "location_id"]],
-                           demand[["sku_id", "store_id"]].rename(columns={"store_id": "location_id"})]).drop_duplicates()
-        pairs = pairs[pairs["location_id"].isin(self.stores.loc[self.stores["store_type"] != "dc", "store_id"])]
-        margins = view.replay.margins(day, pairs).fillna({"margin": 0.0})
+        margins = view.replay.margins(day, shop_positions(stock, demand, self.stores)).fillna({"margin": 0.0})
         kwargs = {"solver": self.solver} if self.solver else {}
         context = RuleContext(sales=view.sales(self.settings.rule_look_back_days), products=view.data.products)
         moves, plan = plan_day(stock, demand, self.stores, margins, view.data.routes, self.settings, context=context,
