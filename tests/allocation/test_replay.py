@@ -64,9 +64,11 @@ def test_sell_one_replenish_one_ships_on_monday_and_arrives_after_the_lead_time(
     moves = outcome.moves
     # Monday's close replaces Monday's 2 units; they reach the shelf on Wednesday (lead 2 days)
     assert moves[["ship_date", "origin", "dest", "sku_id", "units"]].values.tolist()[0] == [MONDAY, DC, NEAR, 10, 2]
+    # Wednesday: the 2 arrive and 1 sells; Thursday wants 2 and finds 1, so one sale is lost
     assert outcome.daily["units_sold"].tolist()[:4] == [2, 0, 1, 1]
-    # Thursday (day 4) replaces Monday to Wednesday's sales... the 1 sold on Wednesday and the Thursday's 1
     assert outcome.daily["lost_sales_units"].sum() == 1
+    # Thursday's close replaces the three days' sales since Monday's cycle (Wednesday's 1 and Thursday's 1)
+    assert moves[["ship_date", "units"]].values.tolist()[1] == [MONDAY + dt.timedelta(3), 2]
     metrics = summarise(outcome, data)
     assert metrics["shipments"] == len(moves.drop_duplicates(["ship_date", "origin", "dest"]))
     assert metrics["logistics_cost"] == pytest.approx(sum(60 + 3 * u for u in moves.groupby("ship_date")["units"].sum()))
