@@ -174,11 +174,16 @@ class _Model:
             return 0.0, np.zeros(0)
         cost, upper = self._costs()
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
-        relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
-        relaxed.run()
-        if relaxed.modelStatusToString(relaxed.getModelStatus()) != "Optimal":
+        relaxed = self._lp(cost, upper, rows, lower, upper_rows)
+        if relaxed is None:
             raise ValueError("the allocation LP relaxation could not be solved in the time limit")
         return -float(relaxed.getInfo().objective_function_value), np.asarray(relaxed.getSolution().col_value[:n_arc])
+
+    def _lp(self, cost, upper, rows, lower, upper_rows) -> highspy.Highs | None:
+        """The LP relaxation, solved; None when it did not finish in the time limit."""
+        relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
+        relaxed.run()
+        return relaxed if relaxed.modelStatusToString(relaxed.getModelStatus()) == "Optimal" else None
 
     def _costs(self) -> tuple[np.ndarray, np.ndarray]:
         n_route = len(self.routes)
@@ -190,14 +195,14 @@ class _Model:
         upper = np.concatenate([self.arc_upper, np.ones(n_route), np.ones(len(self.up_pos)), np.ones(len(self.down_pos))])
         return cost, upper
 
-    def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[float, np.ndarray | None]:
+    def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[float, np.ndarray]:
         """A first plan for HiGHS to improve on: the LP relaxation's busiest routes, up to each store's
         shipment cap, opened; the others shut; then the LP again. With the routes fixed the rest is a
-        network flow, whose optimum is in whole units, so the result is a feasible plan."""
+        network flow, whose optimum is in whole units, so the result is a feasible plan. Without an LP
+        in time: no bound, and the empty plan (moving nothing is always allowed)."""
         n_arc, n_route = len(self.arcs), len(self.routes)
-        relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
-        relaxed.run()
-        if relaxed.modelStatusToString(relaxed.getModelStatus()) != "Optimal":
+        relaxed = self._lp(cost, upper, rows, lower, upper_rows)
+        if relaxed is None:
             return np.inf, np.zeros(len(cost))
         bound = -float(relaxed.getInfo().objective_function_value)  # no plan can beat the LP relaxation
         y = np.asarray(relaxed.getSolution().col_value[n_arc:n_arc + n_route])
