@@ -1,0 +1,17 @@
+"""Pipelines: which notebooks run when, in what order, with which parameters (``pipelines/*.yaml``).
+
+- ``spec``      ``Pipeline`` and ``Step`` loaded from YAML and validated on load (``PipelineError``)
+- ``keys``      key-by-key reading of the YAML, with messages naming file, step and key
+- ``notebooks`` the parameters a notebook declares (its ``parameters`` cell, via Papermill)
+- ``graph``     run order, dependants of a failed step, cycles
+- ``schedule``  cron schedules through APScheduler, and the next run times
+- ``commands``  ``wb pipelines list | show | validate``
+"""
+
+from workbench.pipelines.graph import dependants, order
+from workbench.pipelines.keys import PipelineError
+from workbench.pipelines.schedule import next_runs
+from workbench.pipelines.spec import Pipeline, Step, list_pipelines, load_pipeline, pipelines_dir
+
+__all__ = ["Pipeline", "PipelineError", "Step", "dependants", "list_pipelines", "load_pipeline", "next_runs",
+           "order", "pipelines_dir"]
