@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mlflow": ("workbench.tracking.commands:mlflow_group", "Start, stop and inspect the local MLflow tracking server."),
     "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),
     "forecast": ("workbench.forecasting.commands:forecast", "Train, score (write marts.forecast) and show the demand forecast."),
+    "pipelines": ("workbench.pipelines.commands:pipelines", "List, show and validate the scheduled pipelines (pipelines/*.yaml)."),
 }
 
 

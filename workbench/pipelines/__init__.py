@@ -11,7 +11,7 @@
 from workbench.pipelines.graph import dependants, order
 from workbench.pipelines.keys import PipelineError
 from workbench.pipelines.schedule import next_runs
-from workbench.pipelines.spec import Pipeline, Step, list_pipelines, load_pipeline, pipelines_dir
+from workbench.pipelines.spec import Pipeline, Step, list_pipelines, load_pipeline, parse_overrides, pipelines_dir
 
 __all__ = ["Pipeline", "PipelineError", "Step", "dependants", "list_pipelines", "load_pipeline", "next_runs",
-           "order", "pipelines_dir"]
+           "order", "parse_overrides", "pipelines_dir"]

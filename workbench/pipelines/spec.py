@@ -266,3 +266,19 @@ def _fill(value: Any, values: Mapping[str, Any]) -> Any:
     except (KeyError, ValueError, IndexError) as err:  # only overrides get here unchecked
         raise PipelineError(f"parameter value {value!r}: bad placeholder {err}; the placeholders are "
                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["horizon=14", "allocation.region=East"]`` -> typed values (YAML scalars; dates stay strings)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise PipelineError(f"a parameter is NAME=VALUE or STEP.NAME=VALUE, got {item!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else text
+        except yaml.YAMLError:
+            value = text
+        # notebooks take dates as YYYY-MM-DD strings; YAML would turn them into date objects
+        overrides[key.strip()] = text if isinstance(value, (dt.date, list, dict)) else value
+    return overrides
