@@ -1,0 +1,26 @@
+"""The pipelines shipped in pipelines/ load and validate against the real notebooks."""
+
+from __future__ import annotations
+
+from workbench.pipelines import list_pipelines, load_pipeline, order
+
+
+def test_the_three_shipped_pipelines_validate():
+    assert {"daily", "weekly", "monthly"} <= set(list_pipelines())
+    for name in list_pipelines():
+        assert load_pipeline(name).name == name
+
+
+def test_daily_scores_the_forecast_then_plans_allocation_from_it():
+    daily = load_pipeline("daily")
+    assert [s.name for s in order(daily)] == ["forecast", "allocation"]
+    assert daily.step("allocation").depends_on == ("forecast",)
+    assert daily.step("forecast").parameters["mode"] == "score"
+    assert "marts.forecast" in daily.step("forecast").outputs
+    # both notebooks declare as_of and run_id, so every run tags its rows with its own id
+    assert all({"as_of", "run_id"} <= set(s.parameter_template()) for s in daily.steps)
+
+
+def test_weekly_retrains_and_monthly_waits_for_its_notebooks():
+    assert load_pipeline("weekly").step("forecast_retrain").parameters["mode"] == "train"
+    assert load_pipeline("monthly").steps == ()
