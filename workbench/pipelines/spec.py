@@ -168,9 +168,9 @@ def _build(doc: Reader, path: Path, root: Path) -> Pipeline:
 
 
 def _step(item: Reader, root: Path) -> Step:
+    item.name_step(item.text("name", pattern=r"[A-Za-z0-9_-]+"))  # first, so later messages can name the step
     item.only("name", "notebook", "description", "parameters", "depends_on", "retries", "retry_backoff_s",
               "timeout_s", "checks", "outputs")
-    item.name_step(item.text("name", pattern=r"[A-Za-z0-9_-]+"))
     notebook = item.text("notebook")
     step = Step(name=item.step, notebook=notebook, parameters=item.mapping("parameters"),
                 depends_on=tuple(dict.fromkeys(item.texts("depends_on"))), retries=item.integer("retries", 0),
