@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import sparse
 
 from workbench.allocation.expected_sales import tail, unit_ranks
+from workbench.allocation.lagrangian import StorePricing, TooManyRoutes, search
 
 __all__ = ["Plan", "PlanSettings", "solve"]
 
@@ -54,6 +55,9 @@ class PlanSettings:
     time_limit_s: float = 60.0
 
 
+PRICE_SHARE = 0.25  # of the time limit, for the price search before HiGHS' branch and bound
+
+
 @dataclass
 class Plan:
     """The moves (one row per arc with units), the solver's report, and the expected effect."""
@@ -63,6 +67,25 @@ class Plan:
     gap: float
     status: str
     solve_s: float
+
+
+@dataclass
+class Relaxation:
+    """The LP relaxation's optimum (a bound on any plan), units per arc, and its prices: the value of one
+    more unit at each position (balance duals) and of one more unit of headroom per store (<= 0)."""
+
+    bound: float
+    x: np.ndarray
+    y: np.ndarray  # share of each route's shipment opened
+    unit_value: np.ndarray
+    headroom_value: np.ndarray
+
+
+def touched(positions: pd.DataFrame, arcs: pd.DataFrame) -> pd.DataFrame:
+    """The positions the arcs start or end at."""
+    keys = pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
+                      arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
+    return positions.merge(keys, on=["sku_id", "location_id"])
 
 
 def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
@@ -137,8 +160,11 @@ class _Model:
         integrality = np.concatenate([np.ones(n_arc + n_route), np.zeros(n_up + n_down)]).astype(int)
         rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
         started = time.perf_counter()
-        bound, start = self._rounded_start(cost, upper, rows, lower, upper_rows, started)
-        if bound - (-cost @ start) <= self.settings.mip_gap * abs(-cost @ start):
+        relaxation, start = self._rounded_start(cost, upper, rows, lower, upper_rows, started)
+        bound = relaxation.bound if relaxation is not None else np.inf
+        if relaxation is not None and not self._within_gap(bound, float(-cost @ start)):
+            bound, start = self._priced(relaxation, start, cost, started)
+        if self._within_gap(bound, float(-cost @ start)):
             x, value, status = start[:n_arc], float(-cost @ start), "Optimal"  # within mip_gap, as HiGHS means it
             gap = (bound - value) / max(abs(value), 1e-9)
         else:
@@ -146,6 +172,45 @@ class _Model:
         self.x = x = np.round(x)
         moves = explain_moves(self.p, self.src, self.dst, _moves(self.arcs, x), x)
         return Plan(moves, value, gap, status, time.perf_counter() - started)
+
+    def _within_gap(self, bound: float, value: float) -> bool:
+        return bound - value <= self.settings.mip_gap * abs(value)
+
+    def _priced(self, relaxation: Relaxation, start: np.ndarray, cost: np.ndarray, started: float):
+        """The store-by-store relaxation from the LP's prices (``lagrangian``), for a share of the time
+        limit: a tighter bound, and its best route choice as the start when it beats the rounded one."""
+        try:
+            pricing = StorePricing(self)
+        except TooManyRoutes:
+            return relaxation.bound, start
+        found = search(pricing, relaxation.unit_value, relaxation.headroom_value,
+                       started + PRICE_SHARE * self.settings.time_limit_s, self.plan_on, self.settings.mip_gap)
+        if found.plan_value > float(-cost @ start):
+            start = self._full_solution(found.x)
+        return min(relaxation.bound, found.bound), start
+
+    def plan_on(self, open_routes: np.ndarray) -> tuple[float, np.ndarray]:
+        """The best plan we find that ships on ``open_routes`` (rows of ``self.routes``) only: its value and
+        units per arc. Solved on those routes' arcs alone, which is quick."""
+        on = np.isin(self.route_of, open_routes)
+        x = np.zeros(len(self.arcs))
+        if not on.any():
+            return 0.0, x
+        arcs = self.arcs[on].reset_index(drop=True)
+        routes = self.routes.iloc[open_routes].reset_index(drop=True)
+        part = _Model(touched(self.p, arcs), arcs, routes, self.stores, self.settings)
+        value, x[on] = part.on_routes(np.arange(len(part.routes)))
+        return value, x
+
+    def _full_solution(self, x: np.ndarray) -> np.ndarray:
+        """Every column's value for the units per arc ``x``: routes used, and each position's steps up or
+        down in order (a plan on fewer arcs never needs more steps than this model has)."""
+        n = len(self.p)
+        net = np.bincount(self.dst, x, minlength=n) - np.bincount(self.src, x, minlength=n)
+        up = unit_ranks(self.n_up) < np.maximum(net, 0)[self.up_pos]
+        down = unit_ranks(self.n_down) < np.maximum(-net, 0)[self.down_pos]
+        used = np.bincount(self.route_of, x, minlength=len(self.routes)) > 0
+        return np.concatenate([x, used, up, down]).astype(float)
 
     def _branch(self, cost, upper, integrality, rows, lower, upper_rows, start, bound, started):
         """HiGHS' branch and bound from the rounded start, in the time left; the gap against the better bound."""
@@ -167,17 +232,27 @@ class _Model:
         gap = max(best_bound - value, 0.0) / max(abs(value), 1e-9) if np.isfinite(best_bound) else 0.0
         return np.asarray(highs.getSolution().col_value[:len(self.arcs)]), value, gap, status
 
-    def relax(self) -> tuple[float, np.ndarray]:
-        """The LP relaxation: a bound no plan can beat, and the (fractional) units it puts on each arc."""
-        n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
-        if n_arc == 0:
-            return 0.0, np.zeros(0)
+    def relax(self) -> Relaxation:
+        """The LP relaxation: a bound no plan can beat, its (fractional) units per arc, and its prices."""
+        if len(self.arcs) == 0:
+            return Relaxation(0.0, np.zeros(0), np.zeros(0), np.zeros(len(self.p)), np.zeros(len(self.stores)))
         cost, upper = self._costs()
-        rows, lower, upper_rows = self._rows(n_arc, n_route, n_up, n_down)
+        relaxation = self._relaxation(cost, upper, *self._rows(len(self.arcs), len(self.routes), len(self.up_pos),
+                                                               len(self.down_pos)))
+        if relaxation is None:
+            raise ValueError("the allocation LP relaxation could not be solved in the time limit")
+        return relaxation
+
+    def _relaxation(self, cost, upper, rows, lower, upper_rows) -> Relaxation | None:
         relaxed = self._lp(cost, upper, rows, lower, upper_rows)
         if relaxed is None:
-            raise ValueError("the allocation LP relaxation could not be solved in the time limit")
-        return -float(relaxed.getInfo().objective_function_value), np.asarray(relaxed.getSolution().col_value[:n_arc])
+            return None
+        n_arc, n_route = len(self.arcs), len(self.routes)
+        solution = relaxed.getSolution()
+        col, duals = np.asarray(solution.col_value), np.asarray(solution.row_dual)
+        headroom = duals[len(duals) - len(self.stores):]  # the last rows (see _rows)
+        return Relaxation(-float(relaxed.getInfo().objective_function_value), col[:n_arc],
+                          col[n_arc:n_arc + n_route], duals[:len(self.p)], np.minimum(headroom, 0.0))
 
     def _lp(self, cost, upper, rows, lower, upper_rows) -> highspy.Highs | None:
         """The LP relaxation, solved; None when it did not finish in the time limit."""
@@ -195,21 +270,31 @@ class _Model:
         upper = np.concatenate([self.arc_upper, np.ones(n_route), np.ones(len(self.up_pos)), np.ones(len(self.down_pos))])
         return cost, upper
 
-    def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[float, np.ndarray]:
-        """A first plan for HiGHS to improve on: the LP relaxation's busiest routes, up to each store's
-        shipment cap, opened; the others shut; then the LP again. With the routes fixed the rest is a
-        network flow, whose optimum is in whole units, so the result is a feasible plan. Without an LP
-        in time: no bound, and the empty plan (moving nothing is always allowed)."""
-        n_arc, n_route = len(self.arcs), len(self.routes)
-        relaxed = self._lp(cost, upper, rows, lower, upper_rows)
-        if relaxed is None:
-            return np.inf, np.zeros(len(cost))
-        bound = -float(relaxed.getInfo().objective_function_value)  # no plan can beat the LP relaxation
-        y = np.asarray(relaxed.getSolution().col_value[n_arc:n_arc + n_route])
-        ranked = self.routes.assign(y=y, k=np.arange(n_route))
+    def _rounded_start(self, cost, upper, rows, lower, upper_rows, started) -> tuple[Relaxation | None, np.ndarray]:
+        """The LP relaxation, and a first plan for HiGHS to improve on: the LP's busiest routes, up to each
+        store's shipment cap, opened; the others shut (``_on_routes``). Without an LP in time: no
+        relaxation, and the empty plan (moving nothing is always allowed)."""
+        relaxation = self._relaxation(cost, upper, rows, lower, upper_rows)
+        if relaxation is None:
+            return None, np.zeros(len(cost))
+        ranked = self.routes.assign(y=relaxation.y, k=np.arange(len(self.routes)))
         ranked = ranked[ranked["y"] > 1e-6].sort_values(["dest", "y"], ascending=[True, False], kind="stable")
         cap = ranked["dest"].map(self.stores.set_index("store_id")["max_shipments"]).fillna(np.inf)
         chosen = ranked.loc[ranked.groupby("dest").cumcount().to_numpy() < cap.to_numpy(), "k"].to_numpy()
+        return relaxation, self._on_routes(chosen, cost, upper, rows, lower, upper_rows, started)
+
+    def on_routes(self, chosen: np.ndarray) -> tuple[float, np.ndarray]:
+        """The best plan that ships on the ``chosen`` routes (rows of ``self.routes``) only: its value and
+        the units per arc (all zero when none was found in the time limit)."""
+        cost, upper = self._costs()
+        rows, lower, upper_rows = self._rows(len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos))
+        start = self._on_routes(chosen, cost, upper, rows, lower, upper_rows, time.perf_counter())
+        return float(-cost @ start), start[:len(self.arcs)]
+
+    def _on_routes(self, chosen, cost, upper, rows, lower, upper_rows, started) -> np.ndarray:
+        """The chosen routes opened, the others shut, then the LP again. With the routes fixed the rest is
+        nearly a network flow, whose optimum is in whole units, so the result is a feasible plan."""
+        n_arc, n_route = len(self.arcs), len(self.routes)
         shut = np.setdiff1d(np.arange(n_route), chosen)
         start = None
         for whole_units in (False, True):  # the LP on fixed routes is a near-network flow: usually whole already
@@ -227,10 +312,11 @@ class _Model:
                 break
             start = None
         if start is None:
-            start = np.zeros(len(cost))  # moving nothing is always allowed
-        else:
-            start[:n_arc] = np.round(start[:n_arc])
-        return bound, start
+            return np.zeros(len(cost))  # moving nothing is always allowed
+        start[:n_arc] = np.round(start[:n_arc])
+        # a route opened but left empty would still pay for a shipment: shut it
+        start[n_arc:n_arc + n_route] = np.bincount(self.route_of, start[:n_arc], minlength=n_route) > 0
+        return start
 
     def _rows(self, n_arc, n_route, n_up, n_down):
         """Balance per position, x <= M y per arc, shipments and headroom per store."""

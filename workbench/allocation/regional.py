@@ -1,20 +1,25 @@
-"""A large day by region (分区调拨): one MILP per region, the DC's stock shared out by the LP, a bound for all.
+"""A large day by region (分区调拨): priced by each region's LP, planned store by store, with a bound.
 
 Store-to-store moves stay inside a region, and a store's headroom and
 shipment cap concern its own region only, so the regions are coupled by one
 thing: the DC's stock of each SKU. Hence:
 
-1. **Bound.** Relax the DC's stock (every region may draw what it likes)
-   and solve each region's LP relaxation. Relaxing a constraint and
-   integrality only raises the optimum, so the sum is a valid upper bound on
-   the whole day's plan (the Lagrangian bound with zero prices on DC stock;
-   tight when the DC is not short, which is most SKUs on most days).
-2. **Shares.** Each region's LP draw of each SKU from the DC, scaled down
-   where the regions together want more than the DC holds.
-3. **Plans.** Each region's warm-started MILP (``optimizer``) with its share,
-   in the time left. The union is feasible: shares add up to the DC's stock.
+1. **Bound and prices.** Each region's LP relaxation with the DC's stock
+   relaxed (every region may draw what it likes). Relaxing a constraint and
+   integrality only raises the optimum, so the regions' optima add up to a
+   valid bound on the whole day. Their duals price a unit at each position
+   and a unit of headroom in each store; their DC draws say what each region
+   wants from the DC.
+2. **Search, region by region** (``lagrangian.search``, in an equal share of
+   the time left): the store-by-store relaxation from those prices, with the
+   DC still relaxed, tightens the region's bound; each route choice it makes
+   is a plan once the routes are fixed.
+3. **DC stock in turn.** A region plans with the DC's stock less what the
+   regions after it drew in their LPs (rounded down in proportion where the
+   DC is short), then hands on what it did not use. The plans add up to a
+   feasible day.
 
-The gap reported is (bound − plan) / plan over the whole day.
+The gap reported is (Σ regional bounds − plan) / plan over the whole day.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from workbench.allocation.optimizer import Plan, PlanSettings, _Model, _moves, checked, solve_arcs
+from workbench.allocation.lagrangian import StorePricing, search
+from workbench.allocation.optimizer import Plan, PlanSettings, _Model, _moves, checked, explain_moves, touched
 
 __all__ = ["solve_by_region"]
 
@@ -34,9 +40,7 @@ UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
 def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: pd.Series | None):
     """The region's arcs, the positions they touch (the DC's with ``dc_stock`` per SKU), its routes and stores."""
     sub_arcs = arcs[mask].reset_index(drop=True)
-    keys = pd.concat([sub_arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
-                      sub_arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
-    sub = positions.merge(keys, on=["sku_id", "location_id"])
+    sub = touched(positions, sub_arcs)
     at_dc = ~sub["location_id"].isin(stores["store_id"])
     sub.loc[at_dc, "stock"] = (sub.loc[at_dc, "sku_id"].map(dc_stock).fillna(0).astype(int).to_numpy()
                                if dc_stock is not None else UNLIMITED)
@@ -45,26 +49,22 @@ def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: 
     return sub, sub_arcs, sub_routes, sub_stores.reset_index(drop=True)
 
 
-def _dc_draw(arcs: pd.DataFrame, x: np.ndarray, from_dc: np.ndarray) -> pd.Series:
-    return pd.Series(x[from_dc], index=arcs.loc[from_dc, "sku_id"].to_numpy()).groupby(level=0).sum()
+def _dc_draw(model: _Model, x: np.ndarray) -> pd.Series:
+    """Units of each SKU the arcs ``x`` take from the DC."""
+    from_dc = ~model.arcs["origin"].isin(model.stores["store_id"]).to_numpy()
+    return pd.Series(x[from_dc], index=model.arcs.loc[from_dc, "sku_id"].to_numpy()).groupby(level=0).sum()
 
 
-def _shares(draws: dict, dc_stock: pd.Series) -> dict:
-    """Whole units of each SKU per region: its LP draw where the DC has enough; where it has not, the
-    stock split in proportion to the draws, the odd units to the largest remainders (Hamilton's method)."""
+def _reserves(draws: dict, dc_stock: pd.Series) -> dict:
+    """Whole units of each SKU kept for each region: its LP draw, rounded down, scaled down in proportion
+    where the regions together drew more than the DC holds (so the reserves never exceed the stock)."""
     table = pd.DataFrame(draws).fillna(0.0)
     stock = dc_stock.reindex(table.index).fillna(0).to_numpy(float)[:, None]
-    wanted = np.ceil(table.to_numpy() - 1e-9)
+    wanted = table.to_numpy()
     total = wanted.sum(axis=1, keepdims=True)
-    short = (total > stock).ravel()
-    exact = wanted[short] * stock[short] / np.maximum(total[short], 1e-9)
-    floor = np.floor(exact + 1e-9)
-    left = (stock[short] - floor.sum(axis=1, keepdims=True)).astype(int).ravel()
-    order = np.argsort(-(exact - floor), axis=1, kind="stable")  # largest remainder first
-    ranks = np.argsort(order, axis=1, kind="stable")
-    floor += ranks < left[:, None]
-    wanted[short] = floor
-    return {r: pd.Series(wanted[:, i], index=table.index) for i, r in enumerate(table.columns)}
+    scale = np.minimum(1.0, stock / np.maximum(total, 1e-9))
+    kept = np.floor(wanted * scale + 1e-9)
+    return {r: pd.Series(kept[:, i], index=table.index) for i, r in enumerate(table.columns)}
 
 
 def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame,
@@ -79,28 +79,28 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
         return Plan(_moves(arcs, np.zeros(0)), 0.0, 0.0, "no candidate moves", 0.0)
     from_dc = ~arcs["origin"].isin(stores["store_id"]).to_numpy()
     region = arcs["dest"].map(region_of).to_numpy()
-    crossing = ~from_dc & (arcs["origin"].map(region_of).to_numpy() != region)
-    if crossing.any():
+    if (~from_dc & (arcs["origin"].map(region_of).to_numpy() != region)).any():
         raise ValueError("a store-to-store arc crosses regions: plan the day whole (optimizer.solve)")
-    at_dc = ~positions["location_id"].isin(stores["store_id"])
-    dc_stock = positions[at_dc].groupby("sku_id")["stock"].sum()
-    bound, draws = 0.0, {}
+    relaxed, lp = {}, {}
     for r in pd.unique(region):
-        mask = region == r
-        model = _Model(*_region_tables(positions, arcs, routes, stores, mask, None), settings)
-        value, x = model.relax()
-        bound += value
-        draws[r] = _dc_draw(model.arcs, x, ~model.arcs["origin"].isin(stores["store_id"]).to_numpy())
-    shares = _shares(draws, dc_stock)
-    moves, objective, statuses = [], 0.0, set()
-    regions = list(shares)
-    for i, r in enumerate(regions):
-        left = max(settings.time_limit_s - (time.perf_counter() - started), 1.0) / (len(regions) - i)
-        tables = _region_tables(positions, arcs, routes, stores, region == r, shares[r])
-        plan, _ = solve_arcs(*tables, PlanSettings(settings.threshold, settings.max_units_in, settings.mip_gap, left))
-        moves.append(plan.moves)
-        objective += plan.objective
-        statuses.add(plan.status)
+        relaxed[r] = _Model(*_region_tables(positions, arcs, routes, stores, region == r, None), settings)
+        lp[r] = relaxed[r].relax()
+    dc_left = positions[~positions["location_id"].isin(stores["store_id"])].groupby("sku_id")["stock"].sum()
+    reserves = _reserves({r: _dc_draw(relaxed[r], lp[r].x) for r in lp}, dc_left)
+    moves, objective, bound = [], 0.0, 0.0
+    for i, r in enumerate(lp):
+        later = [reserves[q] for q in list(lp)[i + 1:]]
+        kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
+        mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
+        share = (region == r).sum() / np.isin(region, list(lp)[i:]).sum()  # of the time left, by the region's arcs
+        deadline = time.perf_counter() + max(settings.time_limit_s - (time.perf_counter() - started), 1.0) * share
+        planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
+        found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
+                       planned.plan_on, settings.mip_gap)
+        bound += min(lp[r].bound, found.bound)
+        objective += found.plan_value
+        moves.append(explain_moves(planned.p, planned.src, planned.dst, _moves(planned.arcs, found.x), found.x))
+        dc_left = dc_left.sub(_dc_draw(planned, found.x), fill_value=0)
     gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)
-    status = "Optimal" if gap <= settings.mip_gap else f"By region: {', '.join(sorted(statuses))}"
+    status = "Optimal" if gap <= settings.mip_gap else "Best plan found by prices"
     return Plan(pd.concat(moves, ignore_index=True), objective, gap, status, time.perf_counter() - started)

@@ -1,0 +1,363 @@
+"""A tight bound and a good plan for a large day: Lagrangian relaxation by receiving store (按门店分解).
+
+Why: the LP relaxation of the daily MILP charges a route only the share of
+its fixed cost (freight plus the business's threshold) that its busiest arc
+uses. Sending one unit on an arc that could carry three costs a third of a
+shipment, so the LP bound sits far above any real plan on a day with
+thousands of small shipments.
+
+Here the units a donor gives (its balance, the DC's stock included) and each
+store's headroom get prices, and what is left falls apart into one small
+problem per receiving store, solved exactly: which of its routes to open (at
+most its shipment cap) and how many units of each SKU to take on them, given
+the concave expected sales of its receiving positions. Each store's exact
+answer pays the whole fixed cost of a route it opens, so the bound
+(``value``) is tighter than the LP's, and still valid for any prices.
+Prices are improved by subgradient steps; each step's route choice is also a
+plan: with the routes fixed, the rest is the LP of a network flow, which
+comes out in whole units (``optimizer.fixed_routes``).
+
+In a store's problem, a receiving position served by arcs sorted by reduced
+unit cost takes its j-th unit on the j-th cheapest slot while its j-th
+unit's gain beats that cost. Gains fall with j, so the units that pay are a
+prefix: one binary search and a prefix sum per arc give the value.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["StorePricing", "Relaxed", "Search", "TooManyRoutes", "search"]
+
+MOST_SUBSETS = 200_000  # route subsets over all stores; beyond this the stores' problems are too many to list
+
+
+class TooManyRoutes(ValueError):
+    """Stores with so many candidate routes that listing their route choices would not pay."""
+
+
+@dataclass
+class Relaxed:
+    """One evaluation: the bound on the plan's value, each store's route choice, and units per arc."""
+
+    value: float  # an upper bound on the day's objective (maximised)
+    open_routes: np.ndarray  # route rows opened by the stores' own answers
+    x: np.ndarray  # units per arc in the relaxed answer (not a plan: donors may over-give)
+
+
+class StorePricing:
+    """The store-by-store relaxation of an ``optimizer._Model``; ``evaluate(prices)`` solves it."""
+
+    def __init__(self, model):
+        self.m = m = model
+        n_pos = len(m.p)
+        self.priced = np.zeros(n_pos, bool)  # positions whose balance gets a price: every origin (DC included)
+        self.priced[m.src] = True
+        self.fixed = m.routes["fixed_cost"].to_numpy(float) + m.settings.threshold
+        self.unit_cost = m.arcs["unit_cost"].to_numpy(float)
+        self.upper = m.arc_upper
+        stores = m.stores.set_index("store_id")
+        self.store_of_route = stores.index.get_indexer(m.routes["dest"])
+        self.dest_store = stores.index.get_indexer(m.arcs["dest"])
+        self.orig_store = stores.index.get_indexer(m.arcs["origin"])
+        self.headroom = np.maximum(stores["headroom"].to_numpy(float), 0.0)
+        up_start = np.cumsum(m.n_up) - m.n_up
+        self.up_start, self.gain_sum = up_start, np.concatenate([[0.0], np.cumsum(m.up_gain)])
+        # positions sit in disjoint key ranges, steps in falling gain: one global binary search finds
+        # how many of a position's steps gain more than a cost
+        self.spread = float(np.abs(m.up_gain).max(initial=0.0) + np.abs(self.unit_cost).max(initial=0.0)) * 4 + 1e6
+        self.step_key = m.up_pos * self.spread - m.up_gain
+        self.route_bit = m.routes.groupby("dest").cumcount().to_numpy()
+        if self.route_bit.max(initial=0) >= 20:
+            raise TooManyRoutes("a store has more than 20 candidate routes: lower routes_per_store")
+        self._combos()
+        self._subsets(stores["max_shipments"].to_numpy(int))
+
+    def _combos(self) -> None:
+        """Every set of arcs a receiving position could be served by (its arcs on the store's open routes)."""
+        m = self.m
+        kept = np.flatnonzero(~self.priced[m.dst])
+        self.linear = np.flatnonzero(self.priced[m.dst])  # into a priced position: a plain unit price
+        kept = kept[np.lexsort((kept, m.dst[kept]))]
+        position = m.dst[kept]
+        first = np.r_[True, position[1:] != position[:-1]]
+        rank = np.arange(len(kept)) - np.flatnonzero(first)[np.cumsum(first) - 1]
+        size = np.bincount(np.cumsum(first) - 1)[np.cumsum(first) - 1]
+        combo_arc, combo_id, n = [], [], 0
+        for width in np.unique(size):  # positions with `width` arcs: all 2^width − 1 non-empty subsets
+            rows = np.flatnonzero(size == width)
+            for mask in range(1, 2**width):
+                member = rows[(mask >> rank[rows]) & 1 == 1]
+                owner = np.cumsum(np.r_[True, position[member][1:] != position[member][:-1]]) - 1
+                combo_arc.append(kept[member])
+                combo_id.append(n + owner)
+                n += owner.max(initial=-1) + 1
+        self.combo_arc = np.concatenate(combo_arc) if combo_arc else np.zeros(0, int)
+        self.combo_of = np.concatenate(combo_id) if combo_id else np.zeros(0, int)
+        self.n_combo = n
+        bits = 1 << self.route_bit[m.route_of[self.combo_arc]]
+        self.combo_mask = np.bitwise_or.reduceat(bits, _starts(self.combo_of)) if n else np.zeros(0, int)
+        self.combo_position = m.dst[self.combo_arc][_starts(self.combo_of)] if n else np.zeros(0, int)
+        every = np.zeros(len(m.p), int)
+        np.bitwise_or.at(every, self.combo_position, self.combo_mask)
+        self.combo_full = every[self.combo_position]  # the routes of all the position's arcs
+
+    def _subsets(self, caps: np.ndarray) -> None:
+        """Each store's route subsets within its shipment cap, and which position combos each one serves."""
+        m = self.m
+        routes_in = np.bincount(self.store_of_route, minlength=len(caps))
+        store, mask, listed = [], [], 0
+        for s in np.flatnonzero(routes_in):
+            k = int(routes_in[s])
+            listed += sum(math.comb(k, i) for i in range(1, min(k, int(caps[s])) + 1))
+            if listed > MOST_SUBSETS:
+                raise TooManyRoutes(f"over {MOST_SUBSETS:,} route choices to list: lower routes_per_store")
+            masks = np.arange(1, 2**k)
+            masks = masks[_popcount(masks) <= caps[s]]
+            store.append(np.full(len(masks), s))
+            mask.append(masks)
+        self.sub_store = np.concatenate(store) if store else np.zeros(0, int)
+        self.sub_mask = np.concatenate(mask) if mask else np.zeros(0, int)
+        route_start = np.zeros(len(caps) + 1, int)
+        order = np.lexsort((self.route_bit, self.store_of_route))
+        self.route_by_bit = order  # routes sorted by store then bit
+        route_start[1:] = np.cumsum(routes_in)
+        self.route_start = route_start
+        # a subset's routes: (subset row, route row) pairs
+        sub_rows, route_rows = [], []
+        for bit in range(int(routes_in.max(initial=0))):
+            has = (self.sub_mask >> bit) & 1 == 1
+            sub_rows.append(np.flatnonzero(has))
+            route_rows.append(order[route_start[self.sub_store[has]] + bit])
+        self.pair_sub = np.concatenate(sub_rows) if sub_rows else np.zeros(0, int)
+        self.pair_route = np.concatenate(route_rows) if route_rows else np.zeros(0, int)
+        # a position's combo used by a subset is the subset's routes among the position's: sum the combos'
+        # values per (store, position's route mask, combo mask), then look them up per subset
+        store_of_position = self.dest_store[self.combo_arc[_starts(self.combo_of)]] if self.n_combo else np.zeros(0, int)
+        full = self.combo_full
+        width = 1 << 20
+        group_key = (store_of_position.astype(np.int64) * width + full) * width + self.combo_mask
+        self.group_keys, self.combo_group = np.unique(group_key, return_inverse=True)
+        patterns = np.unique(store_of_position.astype(np.int64) * width + full)
+        p_store, p_full = patterns // width, patterns % width
+        # every (subset, pattern of the same store) pair whose intersection is not empty
+        sub_order = np.argsort(self.sub_store, kind="stable")
+        first_sub = np.searchsorted(self.sub_store[sub_order], np.arange(len(caps)))
+        n_subs = np.bincount(self.sub_store, minlength=len(caps))
+        reps = n_subs[p_store]
+        pattern_row = np.repeat(np.arange(len(patterns)), reps)
+        sub_row = sub_order[np.repeat(first_sub[p_store], reps) + _ranks(reps)]
+        meet = self.sub_mask[sub_row] & p_full[pattern_row]
+        key = (p_store[pattern_row] * width + p_full[pattern_row]) * width + meet
+        found = np.searchsorted(self.group_keys, key)
+        found = np.minimum(found, len(self.group_keys) - 1)
+        ok = (meet > 0) & (self.group_keys[found] == key) if len(self.group_keys) else meet > 0
+        self.meet_sub, self.meet_group = sub_row[ok], found[ok]
+
+    def reduced_cost(self, price: np.ndarray, headroom_price: np.ndarray) -> np.ndarray:
+        """Each arc's unit cost with the prices: freight, plus the origin's unit value, plus headroom."""
+        m = self.m
+        d = self.unit_cost + price[m.src] - np.where(self.priced[m.dst], price[m.dst], 0.0)
+        d -= np.where(self.dest_store >= 0, headroom_price[np.maximum(self.dest_store, 0)], 0.0)
+        d += np.where(self.orig_store >= 0, headroom_price[np.maximum(self.orig_store, 0)], 0.0)
+        return d
+
+    def evaluate(self, price: np.ndarray, headroom_price: np.ndarray) -> Relaxed:
+        """The relaxation at these prices (``headroom_price`` <= 0): its value bounds the day's plan."""
+        m = self.m
+        d = self.reduced_cost(price, headroom_price)
+        units, combo_value = self._combo_units(d)
+        subset_value = np.bincount(self.pair_sub, self.fixed[self.pair_route] + self._linear_route(d)[self.pair_route],
+                                   minlength=len(self.sub_mask))
+        group_value = np.bincount(self.combo_group, combo_value, minlength=len(self.group_keys))
+        subset_value += np.bincount(self.meet_sub, group_value[self.meet_group], minlength=len(self.sub_mask))
+        best = self._best_subsets(subset_value)
+        chosen_mask = np.zeros(len(self.headroom), int)
+        chosen_mask[self.sub_store[best]] = self.sub_mask[best]
+        open_routes = np.flatnonzero((chosen_mask[self.store_of_route] >> self.route_bit) & 1 == 1)
+        is_open = np.zeros(len(self.fixed), bool)
+        is_open[open_routes] = True
+        x = np.zeros(len(d))
+        lin = self.linear[is_open[m.route_of[self.linear]] & (d[self.linear] < 0)]
+        x[lin] = self.upper[lin]
+        # the chosen combo of each receiving position: the one whose mask is its store's choice ∩ its arcs
+        choice = chosen_mask[self.dest_store[self.combo_arc]] & self.combo_full[self.combo_of]
+        used = self.combo_mask[self.combo_of] == choice
+        x[self.combo_arc[used]] = units[used]
+        # the priced positions' own steps, each taken when its reduced cost is negative
+        down = m.down_loss - price[m.down_pos]
+        up_priced = self.priced[m.up_pos]
+        up = price[m.up_pos[up_priced]] - m.up_gain[up_priced]
+        value = (subset_value[best].sum() + np.minimum(down, 0).sum() + np.minimum(up, 0).sum()
+                 + headroom_price @ self.headroom)
+        self._last = (x, down < 0, up < 0, up_priced)
+        return Relaxed(-float(value), open_routes, x)
+
+    def _combo_units(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per combo arc: the units it carries when its combo serves the position; per combo: the value."""
+        m = self.m
+        cost = d[self.combo_arc]
+        order = np.lexsort((cost, self.combo_of))
+        arc, cost, combo = self.combo_arc[order], cost[order], self.combo_of[order]
+        cap = self.upper[arc].astype(np.int64)
+        lo = np.cumsum(cap) - cap
+        lo -= (np.cumsum(cap) - cap)[_starts(combo)][combo]  # units the combo's cheaper arcs fill first
+        position = m.dst[arc]
+        paying = np.searchsorted(self.step_key, position * self.spread - cost) - self.up_start[position]
+        top = np.minimum(lo + cap, np.minimum(paying, m.n_up[position]))
+        n = np.maximum(top - lo, 0)
+        start = self.up_start[position]
+        value = n * cost - (self.gain_sum[start + lo + n] - self.gain_sum[start + lo])
+        units = np.empty_like(n, dtype=float)
+        units[order] = n
+        return units, np.bincount(combo, value, minlength=self.n_combo)
+
+    def _linear_route(self, d: np.ndarray) -> np.ndarray:
+        """Per route: what its arcs into priced positions earn when it is open (each at its full bound)."""
+        lin = self.linear
+        return np.bincount(self.m.route_of[lin], np.minimum(d[lin], 0.0) * self.upper[lin], minlength=len(self.fixed))
+
+    def _best_subsets(self, subset_value: np.ndarray) -> np.ndarray:
+        """Per store, the subset worth most (most negative); none where opening nothing is best."""
+        order = np.lexsort((subset_value, self.sub_store))
+        first = order[_starts(self.sub_store[order])]
+        return first[subset_value[first] < 0]
+
+    def slopes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The subgradient at the last evaluation: each priced position's units over-given (balance
+        violated) and each store's headroom left; prices move along it."""
+        m = self.m
+        x, down_taken, up_taken, up_priced = self._last
+        n = len(m.p)
+        net = (np.bincount(m.dst, x, minlength=n) - np.bincount(m.src, x, minlength=n)
+               - np.bincount(m.up_pos[up_priced][up_taken], minlength=n)
+               + np.bincount(m.down_pos[down_taken], minlength=n))
+        balance = np.where(self.priced, -net, 0.0)
+        k = len(self.headroom)
+        into = np.bincount(self.dest_store[self.dest_store >= 0], x[self.dest_store >= 0], minlength=k)
+        out = np.bincount(self.orig_store[self.orig_store >= 0], x[self.orig_store >= 0], minlength=k)
+        return balance, self.headroom - (into - out)
+
+    def first_prices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start: a donor's unit is worth what the first unit it gives would lose; a position that also
+        receives, what its next unit would gain (no more: it would buy at that). A store's headroom is
+        worth what the last unit that fits would earn when every route is open."""
+        m = self.m
+        price = np.zeros(len(m.p))
+        first_down, first_up = np.cumsum(m.n_down) - m.n_down, np.cumsum(m.n_up) - m.n_up
+        has = m.n_down > 0
+        price[has] = m.down_loss[first_down[has]]
+        has = (m.n_up > 0) & self.priced
+        price[has] = m.up_gain[first_up[has]]
+        return price, self._headroom_prices(self.reduced_cost(price, np.zeros(len(self.headroom))))
+
+    def _headroom_prices(self, d: np.ndarray) -> np.ndarray:
+        """Per store, minus the earnings of the unit at its headroom (0 where everything that pays fits)."""
+        m = self.m
+        units, _ = self._combo_units(d)
+        full = self.combo_mask[self.combo_of] == self.combo_full[self.combo_of]
+        arc, n = self.combo_arc[full], units[full].astype(np.int64)
+        # the arcs of a full combo in cost order fill the position's steps one after another
+        order = np.lexsort((d[arc], m.dst[arc]))
+        arc, n = arc[order], n[order]
+        position = m.dst[arc]
+        before = np.cumsum(n) - n
+        before -= before[_starts(position)][np.cumsum(np.r_[True, position[1:] != position[:-1]]) - 1]
+        row = np.repeat(np.arange(len(arc)), n)
+        step = self.up_start[position[row]] + before[row] + _ranks(n)
+        earns = m.up_gain[step] - d[arc[row]]
+        store = self.dest_store[arc[row]]
+        order = np.lexsort((-earns, store))
+        store, earns = store[order], earns[order]
+        rank = _ranks(np.bincount(store, minlength=len(self.headroom)))
+        at_limit = rank == self.headroom[store].astype(np.int64)  # the first unit that does not fit
+        prices = np.zeros(len(self.headroom))
+        prices[store[at_limit]] = -earns[at_limit]
+        return prices
+
+
+@dataclass
+class Search:
+    """What the price search found: the tightest bound, and the best plan among the route choices tried."""
+
+    bound: float
+    plan_value: float
+    x: np.ndarray  # units per arc of the best plan
+    steps: int
+
+
+def search(pricing: StorePricing, price: np.ndarray, headroom_price: np.ndarray, deadline: float,
+           plan_on: Callable[[np.ndarray], tuple[float, np.ndarray]], gap: float = 1e-4,
+           plan_every: int = 10, patience: int = 5, most_steps: int = 500) -> Search:
+    """Subgradient steps on the prices (Polyak's step towards the best plan's value) until ``deadline``
+    (``time.perf_counter()``), the plan is within ``gap`` of the bound, or the steps have shrunk to nothing.
+    ``plan_on(open_routes)`` turns a route choice into a plan: (value, units). The step is halved after
+    ``patience`` steps that did not lower the bound by a real amount."""
+    relaxed = pricing.evaluate(price, headroom_price)
+    best = _Best(relaxed.value, (price, headroom_price), *plan_on(relaxed.open_routes), {relaxed.open_routes.tobytes()})
+    theta, stalled, steps, lap = 1.0, 0, 0, time.perf_counter()
+    # stop while one more step and the closing plan still fit before the deadline
+    while time.perf_counter() + 2 * (time.perf_counter() - lap) < deadline and theta > 1e-4 and steps < most_steps:
+        lap = time.perf_counter()
+        balance, headroom = pricing.slopes()
+        norm = balance @ balance + headroom @ headroom
+        if best.bound - best.plan_value <= gap * abs(best.plan_value) or norm < 1e-12:
+            break  # close enough, or the relaxed answer is itself a plan
+        step = theta * max(relaxed.value - best.plan_value, 1e-6 * abs(best.plan_value)) / norm
+        price, headroom_price = price + step * balance, np.minimum(headroom_price + step * headroom, 0.0)
+        relaxed = pricing.evaluate(price, headroom_price)
+        steps += 1
+        stalled = 0 if relaxed.value < best.bound - 1e-5 * abs(best.bound) else stalled + 1  # a crawl is a stall
+        if stalled >= patience:
+            theta, stalled = theta / 2, 0
+        best.bound_at(relaxed.value, (price, headroom_price))
+        if steps % plan_every == 0:
+            best.plan_from(relaxed.open_routes, plan_on)
+    best.plan_from(pricing.evaluate(*best.prices).open_routes, plan_on)
+    return Search(best.bound, best.plan_value, best.x, steps)
+
+
+@dataclass
+class _Best:
+    """The search's best bound (with its prices) and best plan, and the route choices already planned."""
+
+    bound: float
+    prices: tuple
+    plan_value: float
+    x: np.ndarray
+    tried: set
+
+    def bound_at(self, value: float, prices: tuple) -> None:
+        if value < self.bound:
+            self.bound, self.prices = value, prices
+
+    def plan_from(self, open_routes: np.ndarray, plan_on) -> None:
+        if open_routes.tobytes() in self.tried:
+            return
+        self.tried.add(open_routes.tobytes())
+        value, x = plan_on(open_routes)
+        if value > self.plan_value:
+            self.plan_value, self.x = value, x
+
+
+def _starts(sorted_ids: np.ndarray) -> np.ndarray:
+    """Index of the first row of each run of equal ids in a sorted array."""
+    return np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]) if len(sorted_ids) else np.zeros(0, int)
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Routes in each subset (bits set)."""
+    count = np.zeros(len(values), dtype=int)
+    for bit in range(int(values.max(initial=0)).bit_length()):
+        count += (values >> bit) & 1
+    return count
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c − 1 for each count c, concatenated."""
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
