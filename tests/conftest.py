@@ -3,7 +3,8 @@
 Tests that need a warehouse build one in a temporary folder and pass
 settings explicitly; these defaults catch any that forget, so the audit log
 and warehouse of a developer's `make demo` stay as they were. The same goes
-for the MLflow store (WB_MODELS_DIR) and a developer's WB_MLFLOW_URI.
+for the MLflow store (WB_MODELS_DIR), archived pipeline runs (WB_RUNS_DIR) and a
+developer's WB_MLFLOW_URI.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ TINY_SEED = 42
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("wb-default")
-    saved = {k: os.environ.get(k) for k in ("WB_WAREHOUSE", "WB_AUDIT_DIR", "WB_MODELS_DIR", "WB_MLFLOW_URI")}
+    saved = {k: os.environ.get(k) for k in ("WB_WAREHOUSE", "WB_AUDIT_DIR", "WB_MODELS_DIR", "WB_MLFLOW_URI", "WB_RUNS_DIR")}
     os.environ["WB_WAREHOUSE"] = str(root / "warehouse.duckdb")
     os.environ["WB_AUDIT_DIR"] = str(root / "audit")
     os.environ["WB_MODELS_DIR"] = str(root / "models")
+    os.environ["WB_RUNS_DIR"] = str(root / "runs")
     os.environ.pop("WB_MLFLOW_URI", None)
     yield
     for key, value in saved.items():

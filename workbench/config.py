@@ -11,6 +11,7 @@ point the same code elsewhere without editing files:
 ``WB_ACCESS``    the users / roles / policies file
 ``WB_AUDIT_DIR`` folder of audit log files
 ``WB_MODELS_DIR`` the local MLflow store (backend database, artifacts, server PID and log)
+``WB_RUNS_DIR``  archived pipeline runs (executed notebooks, logs) and the run locks
 ``WB_MLFLOW_URI`` an MLflow server that is already running (read by ``workbench.tracking``)
 """
 
@@ -46,6 +47,9 @@ class Settings:
     # The local MLflow store (``models/store``) and the ``mlflow:`` section of the settings file.
     models_dir: Path = field(default_factory=lambda: project_root() / "models" / "store")
     mlflow: dict[str, Any] = field(default_factory=dict)
+    # Archived pipeline runs (``<runs_dir>/<pipeline>/<as_of>/<run_id>/``) and the ``pipelines:`` section.
+    runs_dir: Path = field(default_factory=lambda: project_root() / "data" / "runs")
+    pipelines: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (tests point one at a temp folder)."""
@@ -82,8 +86,10 @@ def load_settings(**overrides: Any) -> Settings:
         engine_options=profile,
         models_dir=_resolve(root, os.environ.get("WB_MODELS_DIR") or raw.get("mlflow", {}).get("store", "models/store")),
         mlflow=dict(raw.get("mlflow", {})),
+        runs_dir=_resolve(root, os.environ.get("WB_RUNS_DIR") or paths.get("runs", "data/runs")),
+        pipelines=dict(raw.get("pipelines", {})),
     )
-    for name in ("warehouse", "access_file", "audit_dir", "data_dir", "models_dir"):
+    for name in ("warehouse", "access_file", "audit_dir", "data_dir", "models_dir", "runs_dir"):
         if name in overrides and overrides[name] is not None:
             overrides[name] = _resolve(root, overrides[name])
     return settings.with_(**overrides) if overrides else settings
