@@ -12,6 +12,7 @@ Layers (DuckDB schemas / Spark databases):
 - ``marts`` derived tables rebuilt by pipelines.
 - ``truth`` the simulator's ground truth (true demand, planted cases, hidden
             parameters). No business role may read it.
+- ``ops``   how the workbench itself ran: pipeline run history. Not business data.
 
 Keys are integers (``store_id``, ``sku_id``) because facts run to hundreds of
 millions of rows; readable codes (``store_code`` ``S017``, ``sku_code``) live
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.schema as sch
 
-LAYERS = ("core", "raw", "marts", "truth")
+LAYERS = ("core", "raw", "marts", "truth", "ops")
 
 
 @dataclass(frozen=True)
@@ -370,14 +371,40 @@ MARTS = [
                         ("initial_allocation", "A new season's buy spread over the stores (铺货)."))],
 ]
 
+# Operations: written by the workbench about itself (``wb run``), one row per step attempt.
+OPS = [
+    _t("ops", "pipeline_runs", "Pipeline run history: one row per step attempt of `wb run` "
+       "(workbench.pipelines.history; `wb runs` reads it).", [
+        ("pipeline", "string", "pipeline name (pipelines/NAME.yaml)", False),
+        ("step", "string", "step name", False),
+        ("attempt", "int16", "1 for the first try, 2 for the first retry ...; 0 for a step skipped", False),
+        ("as_of", "date", "the run's as-of date", False),
+        ("status", "string", "running | succeeded | failed | killed | skipped", False),
+        ("acting_user", "string", "the user the run acts as (the notebooks' sessions)", False),
+        ("parameters", "string", "the notebook's resolved parameters (JSON)"),
+        ("notebook", "string", "source notebook, relative to the project root"),
+        ("started_at", "timestamp", "attempt start (UTC)"),
+        ("ended_at", "timestamp", "attempt end (UTC), null while running"),
+        ("duration_s", "float64", "seconds the attempt took"),
+        ("git_commit", "string", "commit of the code that ran (git rev-parse HEAD), if known"),
+        ("outputs", "string", "tables the attempt wrote, comma-separated (from the audit log)"),
+        ("archive_ipynb", "string", "the executed notebook (.ipynb), also for a failed attempt"),
+        ("archive_html", "string", "the executed notebook as HTML"),
+        ("error", "string", "what went wrong, in one line"),
+        ("pid", "int64", "process id of the runner"),
+        ("run_id", "string", "the run (filled by the session)"),
+    ], key=("run_id", "step", "attempt")),
+]
+
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
 OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
+OPERATIONS: dict[str, TableSpec] = {t.qualified: t for t in OPS}
 
 
 def spec(name: str) -> TableSpec:
     """Look a table up by ``layer.name``, or by bare name in ``core``."""
     qualified = name if "." in name else f"core.{name}"
     try:
-        return TABLES[qualified] if qualified in TABLES else OUTPUTS[qualified]
+        return {**TABLES, **OUTPUTS, **OPERATIONS}[qualified]
     except KeyError:
         raise KeyError(f"no table {name!r} in the warehouse schema (workbench/warehouse/schema.py)") from None
