@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.config import Settings, load_settings
+from workbench.dates import parse_day
 from workbench.forecasting import features, output
 from workbench.forecasting.forecast import HORIZON, TrainingPlan, check_as_of, data_range, fit_with_holdout, forecast_at
 from workbench.forecasting.model import DemandModel
@@ -36,18 +37,6 @@ from workbench.forecasting.model import DemandModel
 PIPELINE_USER = "u_pipeline"
 MODES = ("train", "score")
 Progress = Callable[[str], None]
-
-
-def parse_day(value: Any) -> dt.date:
-    """A date from ``2025-11-30``, a date or a timestamp; a clear error otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"as-of date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-11-30") from None
 
 
 def _step(progress: Progress | None, label: str) -> None:
