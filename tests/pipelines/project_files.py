@@ -12,9 +12,9 @@ from workbench.pipelines import Pipeline, load_pipeline
 PARAMETERS = 'as_of = "2025-01-01"\nrun_id = None\nuser = "u_pipeline"\nscope = None\nknob = 1\n'
 
 
-def write_notebook(path: Path, parameters: str | None = PARAMETERS) -> Path:
+def write_notebook(path: Path, parameters: str | None = PARAMETERS, code: str = "print(knob)") -> Path:
     """A notebook with a `parameters` cell (none if ``parameters`` is None) and one code cell."""
-    cells = [nbformat.v4.new_code_cell("print(knob)")]
+    cells = [nbformat.v4.new_code_cell(code)]
     if parameters is not None:
         cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
     nb = nbformat.v4.new_notebook(cells=cells, metadata={
