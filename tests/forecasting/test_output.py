@@ -108,6 +108,25 @@ def test_a_write_that_fails_midway_rolls_back(settings, frame, monkeypatch):
     assert table_state(settings) == before
 
 
+def test_a_run_for_some_stores_that_fails_after_the_first_store_rolls_back_every_store(settings, frame, monkeypatch):
+    write(settings, frame, run_id="good")
+    before = table_state(settings)
+    inserts = []
+    real_insert = DuckDBOps.insert
+
+    def second_insert_fails(self, *args, **kwargs):
+        inserts.append(args[2])
+        if len(inserts) == 2:  # the first store's rows are in; a kill or crash here must not leave them alone
+            raise OSError("disk full")
+        return real_insert(self, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDBOps, "insert", second_insert_fails)
+    with pytest.raises(OSError, match="disk full"):
+        write(settings, frame, run_id="partial", stores=sorted(set(frame["store_id"])))
+    monkeypatch.undo()
+    assert len(inserts) == 2 and table_state(settings) == before  # one transaction for all the stores
+
+
 def test_only_writers_may_write(settings, frame):
     write(settings, frame, run_id="good")
     before = table_state(settings)
