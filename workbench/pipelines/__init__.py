@@ -6,6 +6,17 @@
 - ``graph``     run order, dependants of a failed step, cycles
 - ``schedule``  cron schedules through APScheduler, and the next run times
 - ``commands``  ``wb pipelines list | show | validate``
+
+Running them (``wb run``, ``wb runs``):
+
+- ``runner``       check a run (``prepare``), then run its steps under the lock (``execute``)
+- ``attempt``      one attempt in a child process (``child``), killed with its kernel past the timeout
+- ``archive``      executed notebooks kept as .ipynb and HTML under the runs folder
+- ``history``      ``ops.pipeline_runs``: one row per attempt, written through the door
+- ``outputs``      the tables an attempt wrote, from the audit log
+- ``locks``        one run per pipeline and as-of date (``fcntl.flock``)
+- ``events``       what a run tells its listeners (progress, logs, alerts)
+- ``run_commands`` ``wb run`` and ``wb runs [show]``
 """
 
 from workbench.pipelines.graph import dependants, order
