@@ -109,7 +109,6 @@ class StorePricing:
 
     def _subsets(self, caps: np.ndarray) -> None:
         """Each store's route subsets within its shipment cap, and which position combos each one serves."""
-        m = self.m
         routes_in = np.bincount(self.store_of_route, minlength=len(caps))
         store, mask, listed = [], [], 0
         for s in np.flatnonzero(routes_in):
@@ -123,39 +122,37 @@ class StorePricing:
             mask.append(masks)
         self.sub_store = np.concatenate(store) if store else np.zeros(0, int)
         self.sub_mask = np.concatenate(mask) if mask else np.zeros(0, int)
-        route_start = np.zeros(len(caps) + 1, int)
-        order = np.lexsort((self.route_bit, self.store_of_route))
-        self.route_by_bit = order  # routes sorted by store then bit
-        route_start[1:] = np.cumsum(routes_in)
-        self.route_start = route_start
         # a subset's routes: (subset row, route row) pairs
+        by_bit = np.lexsort((self.route_bit, self.store_of_route))  # routes by store, then bit
+        first_route = np.r_[0, np.cumsum(routes_in)]
         sub_rows, route_rows = [], []
         for bit in range(int(routes_in.max(initial=0))):
             has = (self.sub_mask >> bit) & 1 == 1
             sub_rows.append(np.flatnonzero(has))
-            route_rows.append(order[route_start[self.sub_store[has]] + bit])
+            route_rows.append(by_bit[first_route[self.sub_store[has]] + bit])
         self.pair_sub = np.concatenate(sub_rows) if sub_rows else np.zeros(0, int)
         self.pair_route = np.concatenate(route_rows) if route_rows else np.zeros(0, int)
-        # a position's combo used by a subset is the subset's routes among the position's: sum the combos'
-        # values per (store, position's route mask, combo mask), then look them up per subset
-        store_of_position = self.dest_store[self.combo_arc[_starts(self.combo_of)]] if self.n_combo else np.zeros(0, int)
-        full = self.combo_full
-        width = 1 << 20
-        group_key = (store_of_position.astype(np.int64) * width + full) * width + self.combo_mask
-        self.group_keys, self.combo_group = np.unique(group_key, return_inverse=True)
-        patterns = np.unique(store_of_position.astype(np.int64) * width + full)
+        self._meets(len(caps))
+
+    def _meets(self, n_stores: int) -> None:
+        """Which combo each subset uses at each receiving position: the subset's routes among the
+        position's. Positions of a store with the same routes share the lookup, so combos' values are
+        summed per (store, position's routes, combo's routes) and each subset adds up its groups."""
+        width = 1 << 20  # route masks have fewer than 20 bits
+        store = self.dest_store[self.combo_arc[_starts(self.combo_of)]].astype(np.int64) if self.n_combo else np.zeros(0, np.int64)
+        self.group_keys, self.combo_group = np.unique((store * width + self.combo_full) * width + self.combo_mask,
+                                                      return_inverse=True)
+        patterns = np.unique(store * width + self.combo_full)
         p_store, p_full = patterns // width, patterns % width
-        # every (subset, pattern of the same store) pair whose intersection is not empty
+        # every (subset, pattern of the same store) pair
         sub_order = np.argsort(self.sub_store, kind="stable")
-        first_sub = np.searchsorted(self.sub_store[sub_order], np.arange(len(caps)))
-        n_subs = np.bincount(self.sub_store, minlength=len(caps))
-        reps = n_subs[p_store]
+        first_sub = np.searchsorted(self.sub_store[sub_order], np.arange(n_stores))
+        reps = np.bincount(self.sub_store, minlength=n_stores)[p_store]
         pattern_row = np.repeat(np.arange(len(patterns)), reps)
         sub_row = sub_order[np.repeat(first_sub[p_store], reps) + _ranks(reps)]
         meet = self.sub_mask[sub_row] & p_full[pattern_row]
         key = (p_store[pattern_row] * width + p_full[pattern_row]) * width + meet
-        found = np.searchsorted(self.group_keys, key)
-        found = np.minimum(found, len(self.group_keys) - 1)
+        found = np.minimum(np.searchsorted(self.group_keys, key), max(len(self.group_keys) - 1, 0))
         ok = (meet > 0) & (self.group_keys[found] == key) if len(self.group_keys) else meet > 0
         self.meet_sub, self.meet_group = sub_row[ok], found[ok]
 
@@ -208,7 +205,8 @@ class StorePricing:
         lo = np.cumsum(cap) - cap
         lo -= (np.cumsum(cap) - cap)[_starts(combo)][combo]  # units the combo's cheaper arcs fill first
         position = m.dst[arc]
-        paying = np.searchsorted(self.step_key, position * self.spread - cost) - self.up_start[position]
+        reach = self.spread / 4  # beyond every gain: clipping keeps the search inside the position's keys
+        paying = np.searchsorted(self.step_key, position * self.spread - np.clip(cost, -reach, reach)) - self.up_start[position]
         top = np.minimum(lo + cap, np.minimum(paying, m.n_up[position]))
         n = np.maximum(top - lo, 0)
         start = self.up_start[position]
