@@ -53,7 +53,8 @@ class Reader:
         return value
 
     def number(self, key: str, default: Any, minimum: float = 0) -> Any:
-        value = self._get(key, default, (int, float), f"a number of at least {minimum}")
+        what = "a number" if minimum == float("-inf") else f"a number of at least {minimum}"
+        value = self._get(key, default, (int, float), what)
         if value is not default and value < minimum:
             raise PipelineError(f"{self.where}: {key} must be at least {minimum}, got {value!r}")
         return value if value is default else float(value)

@@ -20,6 +20,7 @@ import yaml
 
 from workbench.config import project_root
 from workbench.pipelines import graph
+from workbench.pipelines.checks import Check, parse_checks
 from workbench.pipelines.keys import PipelineError, Reader
 
 # Values a parameter may use as ``{name}``; ``as_of`` and ``run_id`` are also given to every
@@ -44,7 +45,7 @@ class Step:
     retries: int = 0
     retry_backoff_s: float = 60.0
     timeout_s: float = 3600.0
-    checks: tuple[dict, ...] = field(default=(), hash=False)  # data checks, interpreted by the runner (later)
+    checks: tuple[Check, ...] = ()  # data checks on the outputs after the notebook succeeded (``checks``)
     outputs: tuple[str, ...] = ()  # marts tables the step writes (swapped in when it succeeds)
     description: str = ""
     declared: tuple[str, ...] = ()  # the parameters the notebook's `parameters` cell declares
@@ -172,10 +173,11 @@ def _step(item: Reader, root: Path) -> Step:
     item.only("name", "notebook", "description", "parameters", "depends_on", "retries", "retry_backoff_s",
               "timeout_s", "checks", "outputs")
     notebook = item.text("notebook")
+    outputs = tuple(item.texts("outputs", _output_problem))
     step = Step(name=item.step, notebook=notebook, parameters=item.mapping("parameters"),
                 depends_on=tuple(dict.fromkeys(item.texts("depends_on"))), retries=item.integer("retries", 0),
                 retry_backoff_s=item.number("retry_backoff_s", 60.0), timeout_s=item.number("timeout_s", 3600.0, minimum=1),
-                checks=tuple(item.mappings("checks")), outputs=tuple(item.texts("outputs", _output_problem)),
+                checks=parse_checks(item, item.mappings("checks"), outputs), outputs=outputs,
                 description=item.text("description", default=""), declared=_declared(item, root, notebook))
     for key, value in step.parameters.items():
         _check_parameter(item, step, key, value)
