@@ -16,6 +16,8 @@ Running them (``wb run``, ``wb runs``):
 - ``outputs``      the tables an attempt wrote, from the audit log
 - ``locks``        one run per pipeline and as-of date (``fcntl.flock``)
 - ``events``       what a run tells its listeners (progress, logs, alerts)
+- ``alerts``       the listener that posts / mails failures, retries and overruns
+- ``checks``       data checks on a step's outputs, after its notebook succeeded
 - ``run_commands`` ``wb run`` and ``wb runs [show]``
 """
 

@@ -16,6 +16,7 @@ pipelines/README.md, "Sharing the warehouse".
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import secrets
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from workbench.config import PACKAGE_DIR, Settings, load_settings
 from workbench.dates import parse_day
-from workbench.pipelines import archive, attempt, history, locks
+from workbench.pipelines import alerts, archive, attempt, checks, history, locks
 from workbench.pipelines.events import Event, Listener, emit, log_event
 from workbench.pipelines.graph import dependants, order
 from workbench.pipelines.keys import PipelineError
@@ -118,7 +119,7 @@ def execute(request: Request, *, settings: Settings | None = None, listeners: It
     lock = locks.lock_path(settings.runs_dir, p.name, request.as_of.isoformat())
     with locks.hold(lock, {"run_id": request.run_id, "pipeline": p.name, "as_of": request.as_of.isoformat()},
                     what=f"pipeline {p.name} for as-of {request.as_of}"):
-        return _Run(request, settings, [log_event, *listeners]).run()
+        return _Run(request, settings, [log_event, *alerts.listeners_for(p, settings), *listeners]).run()
 
 
 class _Run:
@@ -187,6 +188,7 @@ class _Run:
             history.record(self.settings, self.req.run_id, [row.finish("killed", "interrupted: the runner was stopped")])
             raise
         files.error.unlink(missing_ok=True)  # its line is in the history now
+        outcome = self.checked(step, outcome, files)
         ipynb, html = archive.archive(files, outcome.status, outcome.error)
         wrote = written_tables(self.settings.audit_dir, self.req.run_id, row.started_at, ignore=(history.TABLE,))
         error = _with_outputs_note(outcome, wrote)
@@ -196,6 +198,14 @@ class _Run:
                   final=last or final.status == "succeeded", seconds=final.duration_s, message=error,
                   archive=final.archive_html or final.archive_ipynb)
         return final
+
+    def checked(self, step: Step, outcome: attempt.Outcome, files: archive.AttemptFiles) -> attempt.Outcome:
+        """A succeeded attempt whose data checks fail is a failed attempt, with the checks' error."""
+        if outcome.status != "succeeded" or not step.checks:
+            return outcome
+        opened = functools.partial(history.open_session, self.settings, self.req.run_id, write=False)
+        error = checks.verify(opened, step.checks, self.req.as_of, files.ipynb.parent, files.ipynb.stem)
+        return attempt.Outcome("failed", outcome.seconds, error) if error else outcome
 
     def check_overrun(self) -> None:
         expected = self.req.pipeline.expected_duration_s
