@@ -166,3 +166,12 @@ def test_checks_that_cannot_run_fail_the_step(tmp_path):
     settings = load_settings(warehouse=tmp_path / "missing.duckdb", audit_dir=tmp_path / "audit")
     error = verify(settings, tmp_path, Check("row_count", "marts.forecast", min=1))
     assert error.startswith("data checks could not run: WarehouseMissing: no warehouse at")
+
+
+def test_the_daily_pipeline_checks_the_forecast_and_both_plans():
+    from workbench.pipelines import load_pipeline
+
+    daily = load_pipeline("daily")
+    checked = {s.name: {(c.kind, c.table) for c in s.checks} for s in daily.steps}
+    assert {"row_count", "not_null", "range", "unique", "freshness"} == {k for k, _ in checked["forecast"]}
+    assert {t for _, t in checked["allocation"]} == {"marts.replenishment_plan", "marts.transfer_plan"}
