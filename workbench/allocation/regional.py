@@ -93,7 +93,8 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
         kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
         mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
         share = (region == r).sum() / np.isin(region, list(lp)[i:]).sum()  # of the time left, by the region's arcs
-        deadline = time.perf_counter() + max(settings.time_limit_s - (time.perf_counter() - started), 1.0) * share
+        # a tenth held back: each search ends with one more plan, which may run past its deadline
+        deadline = time.perf_counter() + max(0.9 * settings.time_limit_s - (time.perf_counter() - started), 1.0) * share
         planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
         found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
                        planned.plan_on, settings.mip_gap)
