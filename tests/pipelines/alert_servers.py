@@ -103,6 +103,17 @@ def smtp_receiver(**smtp_options) -> Iterator[Inbox]:
         controller.stop()
 
 
+def mail_text(mail: dict) -> str:
+    """A received message's plain text, with the line ends of Python's str."""
+    return mail["message"].get_content().replace("\r\n", "\n")
+
+
+def mailed_summary(mail: dict) -> dict:
+    """The JSON summary at the end of an alert mail (the same as the webhook's body)."""
+    text = mail_text(mail)
+    return json.loads(text[text.index("\n{") + 1:])
+
+
 def alerts_config(folder: Path, smtp: Inbox | None, **alerts) -> Path:
     """A copy of the settings file whose ``pipelines.alerts`` send mail to ``smtp``; for ``WB_CONFIG``."""
     raw = yaml.safe_load((CONF_DIR / "workbench.yaml").read_text(encoding="utf-8"))

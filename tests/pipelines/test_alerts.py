@@ -7,7 +7,6 @@ alert (or the failure is logged): the tests wait on nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import socket
 import time
@@ -20,7 +19,7 @@ from workbench.pipelines import alerts, archive
 from workbench.pipelines.events import Event
 from workbench.pipelines.spec import Pipeline
 
-from .alert_servers import free_port, smtp_receiver, webhook_receiver
+from .alert_servers import free_port, mail_text, mailed_summary, smtp_receiver, webhook_receiver
 
 AS_OF = dt.date(2025, 11, 30)
 RUN = "daily-20251130-20260101T023000-3fa2"
@@ -51,15 +50,6 @@ def archived(tmp_path, step: str, attempt: int) -> archive.AttemptFiles:
     return files
 
 
-def text_of(mail) -> str:
-    return mail["message"].get_content().replace("\r\n", "\n")
-
-
-def mailed_summary(mail) -> dict:
-    body = text_of(mail)
-    return json.loads(body[body.index("\n{") + 1:])
-
-
 def test_a_step_that_failed_for_good_posts_a_json_summary_and_mails_the_same(tmp_path):
     files = archived(tmp_path, "forecast", 2)
     with webhook_receiver() as hook, smtp_receiver() as smtp:
@@ -84,7 +74,7 @@ def test_a_step_that_failed_for_good_posts_a_json_summary_and_mails_the_same(tmp
     assert mail[0]["to"] == ["ops@example.com", "merch@example.com"] and mail[0]["from"] == "wb@test.local"
     assert mail[0]["message"]["Subject"] == f"[wb] {body['text']}"
     assert mail[0]["message"].get_content_type() == "text/plain"
-    assert f"\nrun_id: {RUN}\n" in text_of(mail[0]) and f"\narchive.html: {files.html}\n" in text_of(mail[0])
+    assert f"\nrun_id: {RUN}\n" in mail_text(mail[0]) and f"\narchive.html: {files.html}\n" in mail_text(mail[0])
     assert mailed_summary(mail[0]) == body
 
 
