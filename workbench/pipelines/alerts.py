@@ -77,9 +77,9 @@ def targets(pipeline: Pipeline, settings: Settings) -> Targets:
     smtp = dict(conf.get("smtp") or {})
     urls = tuple(t for t in pipeline.alerts if re.match(r"https?://", t))
     return Targets(urls, tuple(t for t in pipeline.alerts if t not in urls),
-                   Smtp(smtp.get("host"), int(smtp.get("port", 25)), smtp.get("from", Smtp.sender),
-                        bool(smtp.get("starttls", False)), smtp.get("user_env"), smtp.get("password_env")),
-                   float(conf.get("timeout_s", TIMEOUT_S)))
+                   Smtp(smtp.get("host"), int(smtp.get("port") or 25), smtp.get("from") or Smtp.sender,
+                        bool(smtp.get("starttls")), smtp.get("user_env"), smtp.get("password_env")),
+                   float(conf.get("timeout_s") or TIMEOUT_S))
 
 
 def listeners_for(pipeline: Pipeline, settings: Settings) -> list[Listener]:
