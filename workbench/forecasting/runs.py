@@ -215,11 +215,18 @@ class ScoreResult:
     rows: int = 0
     run_id: str | None = None
     written: bool = False
+    pending: bool = False  # checked, to be written by ``write`` (last, see ``forecast``)
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        head = (f"wrote {self.rows} rows to {output.TABLE} for as-of {self.as_of} (model version {self.version}, "
-                f"run {self.run_id})" if self.written else f"forecast of {len(self.forecast)} rows, not written")
+        if self.written:
+            head = (f"wrote {self.rows} rows to {output.TABLE} for as-of {self.as_of} (model version {self.version}, "
+                    f"run {self.run_id})")
+        elif self.pending:
+            head = (f"forecast of {len(self.forecast)} rows by model version {self.version}; "
+                    f"written to {output.TABLE} at the end of the run")
+        else:
+            head = f"forecast of {len(self.forecast)} rows, not written"
         return "\n".join([head, *self.notes])
 
 
@@ -366,17 +373,39 @@ def prepare(run: ForecastRun, *, n_trials: int = 0, n_origins: int | None = None
                     [f"scoring with {model_name()} version {registered.version} ({alias})"], registered.reviewed)
 
 
-def forecast_and_write(run: ForecastRun, prepared: Prepared, progress: Progress | None = print) -> ScoreResult:
-    """Score mode writes ``marts.forecast`` with the champion; train mode forecasts with the challenger, unwritten."""
+def forecast(run: ForecastRun, prepared: Prepared, progress: Progress | None = print) -> ScoreResult:
+    """The forecast, not written yet: :func:`write` does that, in the notebook's last cell.
+
+    Writing last means a cell that fails after the forecast (a chart, the
+    report) leaves the previous outputs in place, as a failed pipeline step
+    must. Score mode checks the review and the write grant first, before the
+    expensive part.
+    """
     if prepared.mode == "score":
         if not prepared.reviewed:
             raise unreviewed(prepared.version)
-        return score(run.session, run.as_of, model=prepared.model, version=prepared.version, horizon=run.horizon,
-                     stores=run.stores, settings=run.settings, progress=progress)
+        output.require_write(run.session)
     result = score(run.session, run.as_of, model=prepared.model, horizon=run.horizon, stores=run.stores,
                    write=False, progress=progress)
+    if prepared.mode == "score":
+        result.version, result.pending = prepared.version, True
+    return result
+
+
+def write(run: ForecastRun, result: ScoreResult, progress: Progress | None = print) -> ScoreResult:
+    """Score mode writes the champion's forecast to ``marts.forecast``; train mode says why it does not."""
+    if run.mode == "score":
+        _step(progress, f"writing {output.TABLE}")
+        result.rows = output.write_forecast(run.session, result.forecast, run.as_of, result.version, stores=run.stores)
+        result.written, result.pending = True, False
+        return result
     from workbench.forecasting.registry import model_name
 
     result.notes.append(f"train mode: the challenger's forecast is shown, not written to {output.TABLE}; "
                         f"after `wb models review {model_name()}`, run with mode='score' to write it")
     return result
+
+
+def forecast_and_write(run: ForecastRun, prepared: Prepared, progress: Progress | None = print) -> ScoreResult:
+    """:func:`forecast` then :func:`write`, for a caller with nothing to do between them."""
+    return write(run, forecast(run, prepared, progress), progress)
