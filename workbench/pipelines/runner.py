@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from workbench.config import PACKAGE_DIR, Settings, load_settings
 from workbench.dates import parse_day
-from workbench.pipelines import alerts, archive, attempt, checks, history, locks
+from workbench.pipelines import alerts, archive, attempt, checks, history, locks, output_archive
 from workbench.pipelines.events import Event, Listener, emit, log_event
 from workbench.pipelines.graph import dependants, order
 from workbench.pipelines.keys import PipelineError
@@ -119,7 +119,8 @@ def execute(request: Request, *, settings: Settings | None = None, listeners: It
     lock = locks.lock_path(settings.runs_dir, p.name, request.as_of.isoformat())
     with locks.hold(lock, {"run_id": request.run_id, "pipeline": p.name, "as_of": request.as_of.isoformat()},
                     what=f"pipeline {p.name} for as-of {request.as_of}"):
-        return _Run(request, settings, [log_event, *alerts.listeners_for(p, settings), *listeners]).run()
+        kept = output_archive.listener(p, settings)  # copies of the outputs, for `wb runs diff`
+        return _Run(request, settings, [log_event, kept, *alerts.listeners_for(p, settings), *listeners]).run()
 
 
 class _Run:
