@@ -235,6 +235,54 @@ def show_run(run_id: str, user: str | None, fmt: str) -> None:
     print_rows(rows, ["step", "attempt", "status", "started_at", "duration", "outputs", "archive_html", "error"], "table")
 
 
+@runs.command(name="diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--step", default=None, help="The step to compare (needed when both runs have several with outputs).")
+@click.option("--user", default=None, help="Who reads (default: pipelines.user); must see the output tables whole.")
+@click.option("--examples", default=5, show_default=True, help="Rows shown of each kind of change (0: none).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def diff_runs(run_a: str, run_b: str, step: str | None, user: str | None, examples: int, fmt: str) -> None:
+    """Compare the outputs of two runs of the same step: rows added, removed and changed, and the headline sums.
+
+    A and B are run ids (`wb runs`); B is read as the newer. Rows are matched on
+    the output table's key without as_of, so runs of two as-of dates compare
+    too (the same moves, the overlapping forecast days). The outputs compared
+    are the copies kept when each step succeeded (<runs folder>/.../<step>.outputs/).
+
+    \b
+    Examples:
+      wb runs diff daily-20251130-20251201T023000-3fa2 daily-20251130-20251201T081500-77c1 --step forecast
+      wb runs diff RUN_A RUN_B --step allocation --examples 10
+      wb runs diff RUN_A RUN_B --step forecast --format json
+    """
+    from workbench.config import load_settings
+    from workbench.pipelines.diff import diff_runs as compare
+
+    try:
+        found = compare(load_settings(), run_a, run_b, step=step, user=user, examples=examples)
+    except (PermissionError, LookupError, ValueError) as err:  # PipelineError is a ValueError
+        raise Refused(str(err)) from None
+    if fmt == "json":
+        import dataclasses
+        import json
+
+        click.echo(json.dumps(dataclasses.asdict(found), default=str, ensure_ascii=False, indent=1))
+        return
+    _print_diff(found)
+
+
+def _print_diff(found) -> None:
+    a, b = found.a, found.b
+    click.echo(f"{a.pipeline} step {a.step}: A = {a.run_id} (as-of {a.as_of}), B = {b.run_id} (as-of {b.as_of})")
+    for t in found.tables:
+        click.echo(f"\n{t.table}: {t.rows_a} rows in A, {t.rows_b} in B; {t.added} added, {t.removed} removed, "
+                   f"{t.changed} changed (key: {', '.join(t.key)})" + (f"; {t.note}" if t.note else ""))
+        print_rows(t.measures, ["measure", "a", "b", "change", "change_pct"], "table")
+        if t.examples:
+            print_rows(t.examples, None, "table", title="examples")
+
+
 def _checked(parse, value):
     from workbench.pipelines.keys import PipelineError
 
