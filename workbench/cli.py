@@ -28,7 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forecast": ("workbench.forecasting.commands:forecast", "Train, score (write marts.forecast) and show the demand forecast."),
     "pipelines": ("workbench.pipelines.commands:pipelines", "List, show and validate the scheduled pipelines (pipelines/*.yaml)."),
     "run": ("workbench.pipelines.run_commands:run", "Run a pipeline for an as-of date: notebooks in order, archived, recorded."),
-    "runs": ("workbench.pipelines.run_commands:runs", "List pipeline runs (ops.pipeline_runs); show one run's steps."),
+    "runs": ("workbench.pipelines.run_commands:runs", "List pipeline runs (ops.pipeline_runs); show one run's steps; diff two."),
+    "schedule": ("workbench.pipelines.schedule_commands:schedule", "Run the pipelines on their cron schedules (a service, or --once from cron)."),
 }
 
 

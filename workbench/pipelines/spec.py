@@ -94,6 +94,7 @@ class Pipeline:
     timezone: str | None = None  # None: the machine's local time zone, as cron does
     alerts: tuple[str, ...] = ()  # webhook URLs and e-mail addresses
     expected_duration_s: float | None = None
+    as_of_lag_days: int = 1  # a scheduled run's as-of date is its fire date minus this (1: data through yesterday)
     path: Path | None = None
     root: Path | None = None  # project root the notebook paths are relative to
 
@@ -152,7 +153,7 @@ def load_pipeline(name_or_path: str | Path, folder: Path | None = None, root: Pa
 def _build(doc: Reader, path: Path, root: Path) -> Pipeline:
     from workbench.pipelines.schedule import cron_trigger
 
-    doc.only("name", "description", "schedule", "timezone", "alerts", "expected_duration_s", "steps")
+    doc.only("name", "description", "schedule", "timezone", "alerts", "expected_duration_s", "as_of_lag_days", "steps")
     name = doc.text("name", default=path.stem)
     if name != path.stem:
         raise PipelineError(f"{doc.where}: name {name!r} differs from the file name; rename the file to {name}.yaml")
@@ -165,7 +166,8 @@ def _build(doc: Reader, path: Path, root: Path) -> Pipeline:
     _check_graph(doc.where, steps)
     return Pipeline(name=name, schedule=schedule, steps=steps, description=doc.text("description", default=""),
                     timezone=timezone, alerts=tuple(doc.texts("alerts", _alert_problem)), path=path, root=root,
-                    expected_duration_s=doc.number("expected_duration_s", default=None, minimum=1))
+                    expected_duration_s=doc.number("expected_duration_s", default=None, minimum=1),
+                    as_of_lag_days=doc.integer("as_of_lag_days", 1))
 
 
 def _step(item: Reader, root: Path) -> Step:
