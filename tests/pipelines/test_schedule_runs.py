@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from workbench.cli import main
 from workbench.pipelines import history, load_pipeline
-from workbench.pipelines.scheduler import Record, Scheduler, due
+from workbench.pipelines.schedule_state import Record
+from workbench.pipelines.scheduler import Scheduler, due
 
 from .run_files import env_for, marked_processes, start_wb, writer_project
 

@@ -18,7 +18,8 @@ from workbench.cli import main
 from workbench.config import load_settings
 from workbench.pipelines import locks
 from workbench.pipelines.schedule import cron_trigger
-from workbench.pipelines.scheduler import Fire, Record, Scheduler, due, latest_fire
+from workbench.pipelines.schedule_state import Record, State
+from workbench.pipelines.scheduler import Fire, Scheduler, due, latest_fire
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAILY = 'schedule: "30 2 * * *"\ntimezone: Asia/Shanghai\nsteps: []\n'
@@ -179,7 +180,6 @@ def test_a_pipeline_file_that_does_not_load_is_left_out_and_the_others_run(home,
 
 
 def test_the_table_keeps_times_with_their_zone(tmp_path):
-    from workbench.pipelines.scheduler import State
 
     state = State(tmp_path / "s.sqlite")
     state.put(Record("daily", at(20, 2, 30), at(20, 2, 30), dt.date(2025, 11, 19), "r1", "succeeded"))

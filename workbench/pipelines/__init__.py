@@ -18,7 +18,15 @@ Running them (``wb run``, ``wb runs``):
 - ``events``       what a run tells its listeners (progress, logs, alerts)
 - ``alerts``       the listener that posts / mails failures, retries and overruns
 - ``checks``       data checks on a step's outputs, after its notebook succeeded
-- ``run_commands`` ``wb run`` and ``wb runs [show]``
+- ``output_archive`` a Parquet copy of each succeeded step's output rows, beside its notebook
+- ``diff``         what changed between two runs' kept outputs (``wb runs diff``)
+- ``run_commands`` ``wb run`` and ``wb runs [show | diff]``
+
+On a schedule (``wb schedule``):
+
+- ``scheduler``         what is due (the latest missed fire, once), running it, the APScheduler service
+- ``schedule_state``    the scheduler's memory: last fire handled per pipeline (SQLite)
+- ``schedule_commands`` ``wb schedule [--once | --status]``
 """
 
 from workbench.pipelines.graph import dependants, order
