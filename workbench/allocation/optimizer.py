@@ -81,11 +81,15 @@ class Relaxation:
     headroom_value: np.ndarray
 
 
+def arc_positions(arcs: pd.DataFrame) -> pd.DataFrame:
+    """The SKU × location keys the arcs start or end at, once each."""
+    return pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
+                      arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
+
+
 def touched(positions: pd.DataFrame, arcs: pd.DataFrame) -> pd.DataFrame:
     """The positions the arcs start or end at."""
-    keys = pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
-                      arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
-    return positions.merge(keys, on=["sku_id", "location_id"])
+    return positions.merge(arc_positions(arcs), on=["sku_id", "location_id"])
 
 
 def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:

@@ -33,7 +33,7 @@ import yaml
 
 from workbench.allocation.decompose import solve_decomposed, solve_plan
 from workbench.allocation.expected_sales import tail
-from workbench.allocation.optimizer import Plan, PlanSettings
+from workbench.allocation.optimizer import Plan, PlanSettings, arc_positions
 from workbench.allocation.regional import solve_by_region
 from workbench.allocation.rules import RuleContext, allowed_donors, allowed_receivers, check_rules, weigh
 from workbench.config import CONF_DIR
@@ -201,9 +201,7 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     arcs = pd.concat([dc_arcs[["origin", "dest", "sku_id", "unit_cost"]],
                       _store_arcs(receivers, donors, routes[~routes["origin"].isin(dc_ids)],
                                   settings.donors_per_receiver, settings.routes_per_store)], ignore_index=True)
-    ends = pd.concat([arcs[["sku_id", "origin"]].set_axis(["sku_id", "location_id"], axis=1),
-                      arcs[["sku_id", "dest"]].set_axis(["sku_id", "location_id"], axis=1)]).drop_duplicates()
-    positions = ends.merge(shops, on=["sku_id", "location_id"], how="left")
+    positions = arc_positions(arcs).merge(shops, on=["sku_id", "location_id"], how="left")
     at_dc = positions["location_id"].isin(dc_ids)
     dc_stock = dc.set_index(["sku_id", "location_id"])["stock"]
     dc_rows = pd.MultiIndex.from_frame(positions.loc[at_dc, ["sku_id", "location_id"]])
