@@ -21,7 +21,7 @@ from workbench.pipelines import history
 from workbench.pipelines.diff import check_reader, compare
 
 from .project_files import write_notebook
-from .run_files import WRITER_CODE, writer_project
+from .run_files import WRITER_CODE, writer_home
 
 AS_OF = "2025-11-30"
 SCALED_PARAMETERS = 'as_of = "2025-11-30"\nrun_id = None\nuser = "u_pipeline"\nrows = 3\nscale = 1.0\n'
@@ -70,7 +70,7 @@ def test_rows_are_matched_on_the_key_and_float_noise_is_no_change():
     assert sums["sum of nb_size"]["a"] == 0.0  # infinities (Poisson) are left out of a sum, and equal to each other
     assert "sum of model_version" not in sums and sums["rows"]["change"] == 0
     assert [e["change"] for e in d.examples] == ["added", "removed", "changed"]
-    assert d.examples[-1]["what"] == "mean 3.0 -> 3.5"
+    assert d.examples[-1]["what"] == "mean 3 -> 3.5"
 
 
 def test_two_rows_for_one_key_cannot_be_compared():
@@ -93,17 +93,9 @@ def test_only_a_user_who_sees_a_table_whole_may_compare_its_kept_copies():
 @pytest.fixture(scope="module")
 def runs(tiny_settings, tmp_path_factory):
     """Runs A (3 rows, scale 1) and B (4 rows, scale 2) of `scaled`, and one of `other`, on a tiny copy."""
-    root = tmp_path_factory.mktemp("diff")
-    settings = tiny_settings.with_(warehouse=root / "tiny.duckdb", audit_dir=root / "audit", runs_dir=root / "runs")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    project = writer_project(root / "project")
-    write_notebook(project.root / "notebooks" / "scaled.ipynb", SCALED_PARAMETERS, SCALED_CODE)
-    for name, text in PIPELINES.items():
-        project.write(name, text)
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in (("WB_HOME", project.root), ("WB_WAREHOUSE", settings.warehouse),
-                           ("WB_AUDIT_DIR", settings.audit_dir), ("WB_RUNS_DIR", settings.runs_dir)):
-            mp.setenv(key, str(value))
+        settings, project, _ = writer_home(tiny_settings, tmp_path_factory.mktemp("diff"), mp, PIPELINES)
+        write_notebook(project.root / "notebooks" / "scaled.ipynb", SCALED_PARAMETERS, SCALED_CODE)
         for name, params in (("scaled", []), ("scaled", ["rows=4", "scale=2"]), ("other", [])):
             done = CliRunner().invoke(main, ["run", name, "--as-of", AS_OF, *[x for p in params for x in ("--param", p)]])
             assert done.exit_code == 0, done.output
@@ -127,7 +119,7 @@ def test_diff_of_two_runs_counts_added_and_changed_rows_and_the_change_in_sums(r
     sums = {m["measure"]: m for m in table["measures"]}
     assert (sums["sum of mean"]["a"], sums["sum of mean"]["b"], sums["sum of mean"]["change_pct"]) == (6.0, 20.0, pytest.approx(233.33, abs=0.01))
     assert [e["change"] for e in table["examples"]] == ["added", "changed", "changed", "changed"]
-    assert table["examples"][1]["what"] == "mean 1.0 -> 2.0"
+    assert table["examples"][1]["what"] == "mean 1 -> 2"
     back = json.loads(wb("runs", "diff", runs["b"], runs["a"], "--format", "json").output)["tables"][0]
     assert (back["added"], back["removed"], back["changed"]) == (0, 1, 3)
 

@@ -177,9 +177,13 @@ def _examples(both, changed, differs, key, values, n: int) -> list[dict]:
         for _, r in both[both["_merge"] == kind].head(n).iterrows():
             rows.append({"change": label, **{k: r[k] for k in key}, "what": ""})
     for idx, r in changed.head(n).iterrows():
-        what = ", ".join(f"{c} {r[f'{c}_a']} -> {r[f'{c}_b']}" for c in values if differs.at[idx, c])
+        what = ", ".join(f"{c} {_short(r[f'{c}_a'])} -> {_short(r[f'{c}_b'])}" for c in values if differs.at[idx, c])
         rows.append({"change": "changed", **{k: r[k] for k in key}, "what": what})
     return rows
+
+
+def _short(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 # ---------------------------------------------------------------- both together
