@@ -10,9 +10,11 @@ can kill it mid-write, time it out, or start a second run beside it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -51,6 +53,20 @@ def writer_project(root: Path) -> Project:
     project = Project(root)
     write_notebook(root / "notebooks" / "writer.ipynb", WRITER_PARAMETERS, WRITER_CODE)
     return project
+
+
+def writer_home(tiny_settings: Settings, root: Path, monkeypatch, pipelines: dict[str, str]) -> tuple[Settings, Project, dict[str, str]]:
+    """A private copy of the tiny warehouse under ``root``, the writer project with ``pipelines`` (name -> YAML),
+    and the env of its `wb` runs and kernels (set in this process too, through ``monkeypatch``)."""
+    settings = tiny_settings.with_(warehouse=root / "tiny.duckdb", audit_dir=root / "audit", runs_dir=root / "runs")
+    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
+    project = writer_project(root / "project")
+    for name, text in pipelines.items():
+        project.write(name, text)
+    env = env_for(settings, project.root, settings.runs_dir, uuid.uuid4().hex)
+    for key in ("WB_HOME", "WB_WAREHOUSE", "WB_AUDIT_DIR", "WB_RUNS_DIR", "WB_TEST_MARKER"):
+        monkeypatch.setenv(key, env[key])
+    return settings, project, env
 
 
 def forecast_rows(settings: Settings) -> list[tuple]:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import uuid
 
 import nbformat
 import pandas as pd
@@ -28,7 +26,7 @@ from workbench.cli import main
 from workbench.forecasting.output import write_forecast
 from workbench.pipelines import history
 
-from .run_files import env_for, forecast_rows, marked_processes, start_wb, wait_for_file, writer_project
+from .run_files import forecast_rows, marked_processes, start_wb, wait_for_file, writer_home
 
 pytestmark = pytest.mark.slow
 
@@ -74,22 +72,13 @@ PIPELINES = {
 @pytest.fixture
 def home(tiny_settings, tmp_path, monkeypatch):
     """A project with the fixture pipelines, a private warehouse holding a previous good forecast, its env."""
-    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit",
-                                   runs_dir=tmp_path / "runs")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    project = writer_project(tmp_path / "project")
-    for name, text in PIPELINES.items():
-        project.write(name, text)
+    settings, project, env = writer_home(tiny_settings, tmp_path, monkeypatch, PIPELINES)
     day = dt.date.fromisoformat(AS_OF)
     good = pd.DataFrame({"sku_id": 1, "store_id": 1, "date": [day + dt.timedelta(days=d) for d in (1, 2, 3)],
                          "mean": 1.0, "p10": 0.0, "p50": 1.0, "p90": 2.0, "nb_size": 1.0})
     with wb.session("u_pipeline", settings=settings, run_id="previous-good") as s:
         write_forecast(s, good, day, None)
-    marker = uuid.uuid4().hex
-    env = env_for(settings, project.root, settings.runs_dir, marker)
-    for key in ("WB_HOME", "WB_WAREHOUSE", "WB_AUDIT_DIR", "WB_RUNS_DIR", "WB_TEST_MARKER"):
-        monkeypatch.setenv(key, env[key])
-    return {"settings": settings, "project": project, "env": env, "marker": marker, "tmp": tmp_path,
+    return {"settings": settings, "project": project, "env": env, "marker": env["WB_TEST_MARKER"], "tmp": tmp_path,
             "previous": forecast_rows(settings)}
 
 

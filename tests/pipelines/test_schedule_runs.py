@@ -10,9 +10,7 @@ it starts, then waits, and stops on SIGTERM.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import signal
-import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -22,7 +20,7 @@ from workbench.pipelines import history, load_pipeline
 from workbench.pipelines.schedule_state import Record
 from workbench.pipelines.scheduler import Scheduler, due
 
-from .run_files import env_for, marked_processes, start_wb, writer_project
+from .run_files import marked_processes, start_wb, writer_home
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +37,7 @@ NIGHTLY = """\
 @pytest.fixture
 def home(tiny_settings, tmp_path, monkeypatch):
     """A project with the nightly pipeline, a private tiny warehouse, the env; the table seeded 3 days back."""
-    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit",
-                                   runs_dir=tmp_path / "runs")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    project = writer_project(tmp_path / "project")
-    project.write("nightly", NIGHTLY)
-    env = env_for(settings, project.root, settings.runs_dir, uuid.uuid4().hex)
-    for key in ("WB_HOME", "WB_WAREHOUSE", "WB_AUDIT_DIR", "WB_RUNS_DIR", "WB_TEST_MARKER"):
-        monkeypatch.setenv(key, env[key])
+    settings, _, env = writer_home(tiny_settings, tmp_path, monkeypatch, {"nightly": NIGHTLY})
     now = dt.datetime.now(dt.timezone.utc)
     scheduler = Scheduler(settings)
     scheduler.state.put(Record("nightly", now - dt.timedelta(days=3), status="succeeded"))  # down since then

@@ -212,3 +212,22 @@ def test_schedule_refuses_an_unknown_pipeline_and_shows_its_status(home):
     shown = CliRunner().invoke(main, ["schedule", "--status"])
     assert shown.exit_code == 0 and "daily" in shown.output and "new" in shown.output
     assert "30 2 * * * (Asia/Shanghai)" in shown.output
+
+
+def test_the_service_has_a_job_per_pipeline_and_follows_an_edited_schedule(home, caplog):
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from workbench.pipelines.scheduler import _sync_jobs
+
+    caplog.set_level("INFO", logger="workbench.pipelines")
+    project, *_, scheduler = home
+    project.write("daily", DAILY)
+    s, aps = scheduler(), BlockingScheduler()
+    _sync_jobs(aps, s, lambda: None)
+    project.write("daily", DAILY.replace("30 2", "0 3"))  # edited while the service runs
+    project.write("weekly", 'schedule: "0 4 * * sun"\nsteps: []\n')  # added
+    _sync_jobs(aps, s, lambda: None)
+    jobs = {j.id: j.trigger for j in aps.get_jobs()}
+    assert sorted(jobs) == ["daily", "weekly"]
+    assert "hour='3', minute='0'" in str(jobs["daily"]) and "Asia/Shanghai" in repr(jobs["daily"])
+    assert "daily: rescheduled (0 3 * * *); next run at" in caplog.text and "weekly: scheduled (0 4 * * sun)" in caplog.text
