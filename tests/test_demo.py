@@ -1,10 +1,11 @@
-"""The main job: `wb demo` builds the chain once and summarises it through the governed door."""
+"""The main job: `wb demo` builds the chain once, summarises it through the governed door, runs the daily pipeline."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,26 +16,34 @@ from workbench.demo import HEADLINE, built_with, chain_summary
 WB = str(Path(sys.executable).with_name("wb"))
 
 
-def _wb_demo(env: dict[str, str]) -> str:
-    return subprocess.run([WB, "demo", "--scale", "tiny", "--seed", "5"], env=env, capture_output=True, text=True, check=True).stdout
+def _wb_demo(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([WB, "demo", "--scale", "tiny", "--seed", "5", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> tuple[dict[str, str], str]:
-    """`wb demo` run once on an empty warehouse location: (its environment, its output)."""
+def first_run(tmp_path_factory, mlflow_server) -> tuple[dict[str, str], str]:
+    """`wb demo` run once on an empty warehouse location, with a model name of its own: (its environment, its output)."""
     root = tmp_path_factory.mktemp("demo")
-    env = {**os.environ, "WB_WAREHOUSE": str(root / "warehouse.duckdb"), "WB_AUDIT_DIR": str(root / "audit")}
+    env = {**os.environ, "WB_WAREHOUSE": str(root / "warehouse.duckdb"), "WB_AUDIT_DIR": str(root / "audit"),
+           "WB_RUNS_DIR": str(root / "runs"), "WB_FORECAST_MODEL": f"demo_forecast_{uuid.uuid4().hex[:8]}"}
     return env, _wb_demo(env)
 
 
 @pytest.mark.slow
-def test_wb_demo_builds_once_then_reuses_the_warehouse(first_run):
+def test_wb_demo_builds_once_then_reuses_the_warehouse_and_the_champion(first_run):
     demo_env, first = first_run
     assert "Generating the simulated chain (tiny, seed 5)" in first
     assert "Net sales 净销售额" in first and "Stores by region" in first
+    assert "no champion of demo_forecast_" in first and "version 1 promoted to champion" in first
+    assert "Running the daily pipeline for 2025-12-31" in first and "all 2 steps succeeded" in first
     second = _wb_demo(demo_env)
     assert "is up to date (tiny, seed 5)" in second
     assert "Generating" not in second
+    assert "version 1 is the champion" in second and "all 2 steps succeeded" in second  # run again: replaced
+    quick = _wb_demo(demo_env, "--no-daily")
+    assert "Stores by region" in quick and "daily pipeline" not in quick
 
 
 @pytest.mark.slow

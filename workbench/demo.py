@@ -1,13 +1,18 @@
 """The main job on the embedded default: ``wb demo`` (what ``make demo`` runs).
 
 It builds the simulated chain if the warehouse is missing or was built from
-another scale or seed, then prints a short summary of the chain read through
-the governed door as the head-office user, with the KPIs from the metrics
-layer. Later capabilities (pipelines, apps, MLflow) join this job.
+another scale or seed, prints a short summary of the chain read through the
+governed door as the head-office user, with the KPIs from the metrics layer,
+then runs the ``daily`` pipeline (forecast with the champion, then the
+allocation plan) for the last day of data, as the scheduler would each night.
+The forecast needs a champion: the first time, the model is trained on the
+data up to that day and sent through the review gate, which with nothing to
+beat scores it on one backtest window. Later capabilities (apps) join this job.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -118,16 +123,62 @@ def print_summary(summary: ChainSummary, settings: Settings) -> None:
     console.print(regions)
 
 
-def _show_summary(settings: Settings) -> None:
+def _show_summary(settings: Settings) -> ChainSummary:
     import workbench as wb
     from workbench.cli_output import Refused
     from workbench.warehouse.engines import WarehouseMissing
 
     try:
         with wb.session(SUMMARY_USER, settings=settings, read_only=True, entry_point="cli") as s:
-            print_summary(chain_summary(s), settings)
+            found = chain_summary(s)
     except WarehouseMissing as err:
         raise Refused(f"{err}; `wb demo` builds the default one") from None
+    print_summary(found, settings)
+    return found
+
+
+def ensure_champion(settings: Settings, as_of: dt.date) -> None:
+    """A forecast champion to score with: the registered one, or a first one trained at ``as_of`` and reviewed."""
+    import functools
+
+    import workbench as wb
+    from workbench.forecasting import review, runs
+    from workbench.forecasting.registry import model_name
+    from workbench.tracking.registry import ModelAliasMissing, version_by_alias
+    from workbench.tracking.review import review as gate
+
+    name = model_name()
+    try:
+        click.echo(f"Forecast: {name} version {version_by_alias(name, settings=settings).version} is the champion.")
+        return
+    except ModelAliasMissing:
+        pass
+    click.echo(f"Forecast: no champion of {name} yet; training one on data up to {as_of}, then the review gate "
+               "(once; about 6 min on demo) ...")
+    with wb.session(runs.PIPELINE_USER, settings=settings, read_only=True, entry_point="cli") as s:
+        runs.train(s, as_of, settings=settings, progress=lambda step: click.echo(f"  {step}"))
+    # Nothing to beat yet: one review window (not the configured two) shows that it forecasts at all,
+    # at half the cost (a refit per window: about 2.5 min on demo).
+    config = review.ReviewConfig(windows=1, user=review.review_config().user)
+    decision = gate(name, functools.partial(review.evaluate, settings=settings, config=config), settings=settings)
+    click.echo(decision.summary())
+    if not decision.promoted:
+        from workbench.cli_output import Refused
+
+        raise Refused(f"the first {name} was not promoted; see `wb models show {name}`")
+
+
+@click.pass_context
+def _run_daily(ctx: click.Context, settings: Settings, as_of: dt.date) -> None:
+    """``wb run daily --as-of`` the last day of data, with an MLflow server for the block (started if none runs)."""
+    from workbench.pipelines.run_commands import run
+    from workbench.tracking.server import running_server
+
+    with running_server(settings) as uri:
+        click.echo(f"MLflow: {uri} (`wb mlflow serve` keeps one running after the job)")
+        ensure_champion(settings, as_of)
+        click.echo(f"Running the daily pipeline for {as_of} (wb run daily --as-of {as_of}) ...")
+        ctx.invoke(run, name="daily", as_of=str(as_of), params=(), user=None, scope=None)
 
 
 @click.command("summary")
@@ -146,16 +197,21 @@ def summary(engine: str | None) -> None:
 @click.option("--scale", type=click.Choice(["tiny", "demo", "large"]), default="demo", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Regenerate the warehouse even if it matches scale and seed.")
-def demo(scale: str, seed: int, rebuild: bool) -> None:
-    """Set up the embedded default and run the main job; print a chain summary.
+@click.option("--no-daily", is_flag=True, help="Build and summarise only; skip the daily pipeline.")
+def demo(scale: str, seed: int, rebuild: bool, no_daily: bool) -> None:
+    """Set up the embedded default and run the main job: a chain summary, then the daily pipeline.
 
     Builds the simulated chain into the configured warehouse unless it is
-    already there with the same scale, seed and generator version.
+    already there with the same scale, seed and generator version, prints a
+    summary, then runs the daily pipeline (forecast, allocation plan) for the
+    last day of data; the first time it trains and reviews a forecast
+    champion first (MLflow: the running server, or one started for the job).
 
     \b
     Example:
       wb demo                 # the default: demo scale, seed 42
       wb demo --scale tiny    # a quick look
+      wb demo --no-daily      # the chain and its summary only
     """
     from workbench.simulation.build import GENERATOR_VERSION, build_warehouse
 
@@ -167,4 +223,6 @@ def demo(scale: str, seed: int, rebuild: bool) -> None:
         build_warehouse(settings, scale=scale, seed=seed, progress=True)
     else:
         click.echo(f"Warehouse {settings.warehouse} is up to date ({scale}, seed {seed}); `wb demo --rebuild` regenerates it.")
-    _show_summary(settings)
+    found = _show_summary(settings)
+    if not no_daily:
+        _run_daily(settings, dt.date.fromisoformat(found.window[1]))
