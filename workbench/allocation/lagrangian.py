@@ -43,11 +43,10 @@ class TooManyRoutes(ValueError):
 
 @dataclass
 class Relaxed:
-    """One evaluation: the bound on the plan's value, each store's route choice, and units per arc."""
+    """One evaluation: the bound on the plan's value and each store's route choice."""
 
     value: float  # an upper bound on the day's objective (maximised)
     open_routes: np.ndarray  # route rows opened by the stores' own answers
-    x: np.ndarray  # units per arc in the relaxed answer (not a plan: donors may over-give)
 
 
 class StorePricing:
@@ -193,7 +192,7 @@ class StorePricing:
         value = (subset_value[best].sum() + np.minimum(down, 0).sum() + np.minimum(up, 0).sum()
                  + headroom_price @ self.headroom)
         self._last = (x, down < 0, up < 0, up_priced)
-        return Relaxed(-float(value), open_routes, x)
+        return Relaxed(-float(value), open_routes)
 
     def _combo_units(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per combo arc: the units it carries when its combo serves the position; per combo: the value."""
