@@ -9,6 +9,8 @@ import pytest
 
 import workbench as wb
 
+from .conftest import column
+
 pytestmark = pytest.mark.usefixtures("no_readers")
 
 
@@ -55,3 +57,56 @@ def test_a_failed_transaction_writes_nothing(settings):
             s.write("marts.compliance_tx", _rows(3, dt.date(2025, 1, 1)))
             raise _Boom()
         assert not s.table_exists("marts.compliance_tx")
+
+
+def _staged_session(settings, run_id: str):
+    return wb.session("u_pipeline", settings=settings, run_id=run_id, stage=True)
+
+
+@pytest.mark.notimpl(["pyspark"], reason="publishing staged writes needs transactions and deletes")
+def test_staged_writes_are_invisible_until_published_then_replace_in_order(settings):
+    day = dt.date(2025, 1, 1)
+    with wb.session("u_pipeline", settings=settings, run_id="good") as s:
+        s.write("marts.compliance_staged", _rows(3, day), mode="replace_where", where={"as_of": day})
+    with _staged_session(settings, "step-1") as s:
+        s.write("marts.compliance_staged", _rows(5, day), mode="replace_where", where={"as_of": day})
+        s.write("marts.compliance_staged", _rows(2, dt.date(2025, 1, 2)), mode="append")
+        assert column(s.table("marts.compliance_staged"), "run_id") == ["good"] * 3  # nothing changed yet
+    with wb.session("u_pipeline", settings=settings, run_id="step-1") as s:
+        assert s.publish() == {"marts.compliance_staged": 7}
+        assert s.publish() == {}  # published once, then cleared
+        runs = column(s.table("marts.compliance_staged"), "run_id")
+    assert sorted(runs) == ["step-1"] * 7  # the old as-of rows replaced, the other day added
+
+
+@pytest.mark.notimpl(["pyspark"], reason="publishing staged writes needs transactions and deletes")
+def test_a_publish_rolled_back_or_discarded_leaves_the_previous_rows(settings):
+    day = dt.date(2025, 1, 1)
+    with wb.session("u_pipeline", settings=settings, run_id="good") as s:
+        s.write("marts.compliance_unpublished", _rows(3, day), mode="replace_where", where={"as_of": day})
+    with _staged_session(settings, "step-2") as s:
+        s.write("marts.compliance_unpublished", _rows(4, day), mode="replace_where", where={"as_of": day})
+    with wb.session("u_pipeline", settings=settings, run_id="step-2") as s:
+        with pytest.raises(_Boom), s.transaction():
+            s.publish()
+            assert s.table("marts.compliance_unpublished").count().to_pyarrow().as_py() == 4  # seen inside
+            raise _Boom()  # e.g. a data check failed
+        assert column(s.table("marts.compliance_unpublished"), "run_id") == ["good"] * 3
+        assert s.discard_staged() == 1
+        assert s.publish() == {}
+    assert _count(settings, "marts.compliance_unpublished") == 3
+
+
+@pytest.mark.notimpl(["pyspark"], reason="publishing staged writes needs transactions and deletes")
+def test_staged_writes_are_checked_at_the_door_and_audited_as_staged_then_written(settings):
+    with _staged_session(settings, "step-3") as s:
+        with pytest.raises(ValueError, match="do not match where"):
+            s.write("marts.compliance_audit", _rows(1, dt.date(2025, 1, 2)), mode="replace_where",
+                    where={"as_of": dt.date(2025, 1, 1)})
+        s.write("marts.compliance_audit", _rows(1, dt.date(2025, 1, 1)))
+    with wb.session("u_pipeline", settings=settings, run_id="step-3") as s:
+        s.publish()
+    with wb.session("u_auditor", settings=settings, read_only=True) as s:
+        log = s.table("audit_log")
+        log = log.filter((log.run_id == "step-3") & (log.status == "ok")).order_by("ts").to_pandas()
+    assert log["action"].tolist() == ["stage", "write"]

@@ -2,7 +2,7 @@
 
 ``writer.ipynb`` replaces the as-of date's rows of ``marts.forecast`` (``rows``
 forecast days for one SKU at one store) inside one transaction, and inside
-it may fail on purpose (``fail``) or hold the transaction open (``hold``: it
+it may fail on purpose (``fail``; ``fail_after``: after it committed) or hold the transaction open (``hold``: it
 writes its kernel's pid to that file, then waits for ever), so that a test
 can kill it mid-write, time it out, or start a second run beside it.
 """
@@ -25,7 +25,7 @@ from workbench.config import Settings
 from .project_files import Project, write_notebook
 
 WRITER_PARAMETERS = ('as_of = "2025-11-30"\nrun_id = None\nuser = "u_pipeline"\nrows = 3\nfail = False\n'
-                     'hold = None\n')
+                     'hold = None\nfail_after = False\n')
 WRITER_CODE = """\
 import datetime as dt, os, threading
 from pathlib import Path
@@ -44,6 +44,8 @@ with wb.session(user, read_only=False, run_id=run_id, entry_point="pipeline") as
     if fail:
         raise RuntimeError("planned failure inside the write")
 print(f"wrote {rows} rows")
+if fail_after:
+    raise RuntimeError("planned failure after the write")
 """
 
 
@@ -112,3 +114,13 @@ def marked_processes(marker: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+def staged_writes(settings: Settings) -> int:
+    """Writes waiting in the stage schema (read beside the door: ``stage`` is not a layer anyone may read)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        if not con.sql("select 1 from duckdb_tables() where schema_name = 'stage' and table_name = 'writes'").fetchall():
+            return 0
+        return con.sql("select count(*) from stage.writes").fetchone()[0]

@@ -25,7 +25,7 @@ from workbench.pipelines import history
 
 from .alert_servers import alerts_config, mailed_summary, smtp_receiver, webhook_receiver
 from .project_files import write_notebook
-from .run_files import env_for, marked_processes, start_wb, writer_project
+from .run_files import env_for, forecast_rows, marked_processes, start_wb, writer_project
 from .test_run_failures import PIPELINES
 
 pytestmark = pytest.mark.slow
@@ -150,7 +150,8 @@ def test_a_failed_data_check_fails_the_step_skips_its_dependants_saves_the_rows_
     assert write["error"] == (
         "check 1 row_count on marts.forecast failed: 3 rows for as-of 2025-11-30, expected at least 5; "
         "check 2 range on marts.forecast (p90) failed: 3 of 3 rows are out of range (expected at most 1.5) "
-        f"(rows: {rows}) (it had already replaced marts.forecast before failing)")
+        f"(rows: {rows})")
+    assert forecast_rows(home["settings"]) == []  # the failed rows were never published
     saved = pd.read_csv(rows)
     assert saved["p90"].tolist() == [2.0] * 3 and set(saved["as_of"]) == {AS_OF}
     assert pd.to_datetime(saved["date"]).dt.date.tolist() == [dt.date(2025, 12, d) for d in (1, 2, 3)]

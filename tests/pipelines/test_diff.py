@@ -24,7 +24,7 @@ from .project_files import write_notebook
 from .run_files import WRITER_CODE, writer_home
 
 AS_OF = "2025-11-30"
-SCALED_PARAMETERS = 'as_of = "2025-11-30"\nrun_id = None\nuser = "u_pipeline"\nrows = 3\nscale = 1.0\n'
+SCALED_PARAMETERS = 'as_of = "2025-11-30"\nrun_id = None\nuser = "u_pipeline"\nrows = 3\nscale = 1.0\nfail_after = False\n'
 SCALED_CODE = (WRITER_CODE.replace('"mean": 1.0, ', '"mean": [scale * (d + 1) for d in range(rows)], ')
                .replace("    if hold:\n        Path(hold).write_text(str(os.getpid()))\n        threading.Event().wait()\n", "")
                .replace("    if fail:\n        raise RuntimeError(\"planned failure inside the write\")\n", ""))

@@ -26,7 +26,7 @@ from workbench.cli import main
 from workbench.forecasting.output import write_forecast
 from workbench.pipelines import history
 
-from .run_files import forecast_rows, marked_processes, start_wb, wait_for_file, writer_home
+from .run_files import forecast_rows, marked_processes, staged_writes, start_wb, wait_for_file, writer_home
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +54,14 @@ PIPELINES = {
             notebook: notebooks/writer.ipynb
             parameters: {rows: 5}
             timeout_s: 600
+            outputs: [marts.forecast]
+        """,
+    "late": """\
+        schedule: "30 2 * * *"
+        steps:
+          - name: write_then_fail
+            notebook: notebooks/writer.ipynb
+            parameters: {rows: 5, fail_after: true}
             outputs: [marts.forecast]
         """,
     "slow": """\
@@ -173,6 +181,16 @@ def test_a_step_killed_inside_its_write_leaves_the_previous_outputs(home):
     assert row["outputs"] == ""
     assert forecast_rows(home["settings"]) == home["previous"]
     assert not marked_processes(home["marker"])
+
+
+def test_a_notebook_failing_after_its_write_leaves_the_previous_outputs(home):
+    result = wb_cli("run", "late", "--as-of", AS_OF)
+    assert result.exit_code == 1, result.output
+    row = only_run_of(home["settings"], "late", AS_OF)
+    assert row["status"] == "failed" and row["error"].endswith("RuntimeError: planned failure after the write"), row
+    assert row["outputs"] == ""  # its write was staged, never published
+    assert forecast_rows(home["settings"]) == home["previous"]
+    assert staged_writes(home["settings"]) == 0  # and its staged rows are gone
 
 
 def test_a_step_past_its_timeout_is_killed_with_its_kernel(home):

@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import sqlglot
 
 from workbench.config import Settings, load_settings
-from workbench.governance import sqlguard, writes
+from workbench.governance import sqlguard, staging, writes
 from workbench.governance.apply import Governed, govern
 from workbench.governance.audit import ENTRY_POINTS, AuditRecord, audited_backend_class, writer_for
 from workbench.governance.backends import ops_for
@@ -90,6 +90,7 @@ class Session:
         read_only: bool | None = None,
         run_id: str | None = None,
         entry_point: str = "python",
+        stage: bool | None = None,
     ):
         if entry_point not in ENTRY_POINTS:
             raise ValueError(f"entry_point must be one of {', '.join(ENTRY_POINTS)}, not {entry_point!r}")
@@ -98,6 +99,8 @@ class Session:
         self.settings = settings.with_(**{k: Path(getattr(settings, k)) for k in ("warehouse", "access_file", "audit_dir")})
         self.entry_point = entry_point
         self.run_id = run_id or new_run_id()
+        # a pipeline step's writes wait in the stage schema until the step succeeded (staging.py)
+        self.stage = staging.wanted() if stage is None else bool(stage)
         self._audit = writer_for(self.settings.audit_dir)
         self.config: AccessConfig = load_access(self.settings.access_file)
         self._closed = False
@@ -186,7 +189,9 @@ class Session:
         output and never double-counts). The data must fit the table's columns;
         a missing table is created from the data. ``run_id`` is filled with the
         session's. On DuckDB each write is atomic, and writes inside
-        ``s.transaction()`` commit together.
+        ``s.transaction()`` commit together. A session opened with
+        ``stage=True`` (a pipeline step's: ``WB_STAGE_WRITES=1``) keeps its
+        writes in the stage schema until :meth:`publish`.
         """
         qualified = self._qualify(table, action="write")
         if mode not in writes.MODES:
@@ -208,11 +213,12 @@ class Session:
         if outside:
             self._deny("write", [qualified], f"{outside} row(s) are for locations outside the scope of "
                        f"{self.user.name!r} ({self.scope.describe()})")
-        record = AuditRecord(self.user.name, self.role.name, self.entry_point, "write", "ok", self.run_id,
+        action = "stage" if self.stage else "write"
+        record = AuditRecord(self.user.name, self.role.name, self.entry_point, action, "ok", self.run_id,
                              tables=[qualified], message=mode if not where else f"{mode} {dict(where)}")
         try:
             with self._atomic(), self.gate.internal():
-                rows = self._write(qualified, data, mode, where)
+                rows = (self._stage if self.stage else self._write)(qualified, data, mode, where)
         except Exception as err:
             if self._tx is not None:
                 self._tx.failed = f"{qualified}: {type(err).__name__}: {err}"
@@ -430,8 +436,8 @@ class Session:
     def _atomic(self):
         return self.transaction() if self._ops.transactions else nullcontext()
 
-    def _write(self, qualified: str, data, mode: str, where: Mapping[str, Any] | None) -> int:
-        # Every check comes before the first change, so a refused write changes nothing.
+    def _prepared(self, qualified: str, data, mode: str, where: Mapping[str, Any] | None):
+        """The target's schema (existing or new) and the data conformed to it; raises before any change."""
         layer, name = qualified.split(".")
         exists = name in self._ops.list_tables(self._backend, layer)
         target = self._backend.table(name, database=layer).schema() if exists else writes.new_table_schema(data)
@@ -443,14 +449,62 @@ class Session:
             stray = writes.rows_outside_where(prepared, where)
             if stray:
                 raise ValueError(f"{stray} row(s) of the data do not match where={dict(where)}; a re-run could not replace them")
-        if not exists:
+        return target, prepared
+
+    def _write(self, qualified: str, data, mode: str, where: Mapping[str, Any] | None) -> int:
+        # Every check comes before the first change, so a refused write changes nothing.
+        target, prepared = self._prepared(qualified, data, mode, where)
+        self._apply(qualified, target, prepared, mode, where)
+        return prepared.num_rows
+
+    def _apply(self, qualified: str, target, rows, mode: str, where: Mapping[str, Any] | None) -> None:
+        """Change the table: create it if missing, remove what the mode replaces, insert ``rows``."""
+        layer, name = qualified.split(".")
+        if name not in self._ops.list_tables(self._backend, layer):
             self._ops.create_table(self._backend, layer, name, target)
         if mode == "replace_where":
             self._ops.delete_where(self._backend, layer, name, dict(where))
-        self._ops.insert(self._backend, layer, name, prepared, overwrite=(mode == "replace"))
+        self._ops.insert(self._backend, layer, name, rows, overwrite=(mode == "replace"))
         self._governed_cache.pop(qualified, None)
         self._sql_cache.pop(qualified, None)
+
+    def _stage(self, qualified: str, data, mode: str, where: Mapping[str, Any] | None) -> int:
+        if not (self._ops.transactions and self._ops.deletes):
+            raise NotImplementedError(f"staged writes are not implemented on {self._ops.name}: publishing "
+                                      "needs transactions and deletes; run pipelines on duckdb")
+        target, prepared = self._prepared(qualified, data, mode, where)
+        staging.stage(self._backend, self._ops, qualified, target, prepared, mode, where, self.run_id)
         return prepared.num_rows
+
+    # --- publishing staged writes (the pipeline runner, once a step succeeded) ---------
+
+    def publish(self, run_id: str | None = None) -> dict[str, int]:
+        """Apply the writes staged under ``run_id`` (default: this session's) to their tables, in the
+        order they were made, and clear them; rows per table. Each is checked against this session's
+        grants again and audited as a write. Call it inside :meth:`transaction` to look at the result
+        before it commits (the runner runs the step's data checks there)."""
+        run_id = run_id or self.run_id
+        self._require_open()
+        published: dict[str, int] = {}
+        with self._atomic(), self.gate.internal():
+            for w in staging.staged(self._backend, self._ops, run_id):
+                if not self.config.can_write(self.role, w.table):
+                    self._deny("write", [w.table], f"publishing run {run_id}: no `write` grant of role "
+                                                   f"{self.role.name!r} matches {w.table}")
+                rows = staging.rows_of(self._backend, w)
+                self._apply(w.table, rows.schema(), rows, w.mode, w.where)
+                published[w.table] = published.get(w.table, 0) + w.rows
+                message = (w.mode if not w.where else f"{w.mode} {w.where}") + f"; published from run {run_id}"
+                self._tx.records.append(AuditRecord(self.user.name, self.role.name, self.entry_point, "write", "ok",
+                                                    self.run_id, tables=[w.table], rows=w.rows, message=message))
+            staging.discard(self._backend, self._ops, run_id)
+        return published
+
+    def discard_staged(self, run_id: str | None = None) -> int:
+        """Drop the writes staged under ``run_id`` (a failed step's); how many there were."""
+        self._require_open()
+        with self._atomic(), self.gate.internal():
+            return staging.discard(self._backend, self._ops, run_id or self.run_id)
 
     # --- audit --------------------------------------------------------------------
 
@@ -479,10 +533,11 @@ def session(
     read_only: bool | None = None,
     run_id: str | None = None,
     entry_point: str = "python",
+    stage: bool | None = None,
 ) -> Session:
     """Open a governed session for ``user`` (see ``wb users``).
 
     ``read_only=None``: read-only unless the user's role has a write grant
     (DuckDB allows one writing process per file, so readers should not hold it).
     """
-    return Session(user, settings=settings, read_only=read_only, run_id=run_id, entry_point=entry_point)
+    return Session(user, settings=settings, read_only=read_only, run_id=run_id, entry_point=entry_point, stage=stage)

@@ -12,6 +12,7 @@ outlives its attempt.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import psutil
+
+from workbench.governance import staging
 
 POLL_S = 0.5  # how often the supervisor looks at the clock and the process tree
 GRACE_S = 10.0  # after the kernel is killed, the child may take this long to save the partial notebook
@@ -87,8 +90,10 @@ def run(job: Job, timeout_s: float, tick: Callable[[], None] | None = None) -> O
     job.error_file.unlink(missing_ok=True)
     started = time.monotonic()
     with open(job.log, "ab") as log:
+        # the notebook's kernel inherits the variable: its writes wait in the stage schema (governance/staging.py)
         child = subprocess.Popen([sys.executable, "-m", "workbench.pipelines.child", str(spec)], stdout=log,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                 env={**os.environ, staging.ENV: "1"})
     tree = Tree(psutil.Process(child.pid))
     try:
         killed = _supervise(child, tree, started + timeout_s, tick)

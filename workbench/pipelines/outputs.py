@@ -3,8 +3,10 @@
 Every governed write leaves an audit record with the session's run id, and
 a write inside a transaction is recorded ``ok`` only once it committed. So
 the committed writes tagged with the run's id since the attempt started are
-exactly what the attempt changed, including a failed attempt that committed
-before it failed (the history says so).
+exactly what the attempt changed. A step's writes are staged and published
+by the runner under the same run id; a failed attempt has none, unless its
+notebook opened a session with ``stage=False`` and committed before failing
+(the history says so).
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ lock of the pipeline and date, runs each step's notebook in a child process
 ``ops.pipeline_runs`` (``history``) and tells its listeners (``events``). A
 failed step stops the steps that depend on it; the others still run.
 
+A step's writes are staged under the run id (``governance/staging.py``) and
+published, with its data checks run on the result, in one transaction once
+its notebook has ended well: a failed, killed or unchecked step leaves the
+previous outputs of the date in place.
+
 The runner holds no warehouse connection while a notebook runs (DuckDB has
 one process per file, and during a step that is the step's kernel); see
 pipelines/README.md, "Sharing the warehouse".
@@ -16,11 +21,11 @@ pipelines/README.md, "Sharing the warehouse".
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import secrets
 import subprocess
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -140,7 +145,11 @@ class _Run:
         emit(self.listeners, Event(kind, self.req.run_id, self.req.pipeline.name, self.req.as_of, **fields))
 
     def run(self) -> RunResult:
-        history.close_abandoned(self.settings, self.req.pipeline.name, self.req.as_of, self.req.run_id)
+        abandoned = history.close_abandoned(self.settings, self.req.pipeline.name, self.req.as_of, self.req.run_id)
+        if abandoned:  # a dead runner's staged outputs were never published; they never will be
+            with history.open_session(self.settings, self.req.run_id, write=True, user=self.req.user) as s:
+                for run_id in abandoned:
+                    s.discard_staged(run_id)
         self.emit("run_started")
         for step in order(self.req.pipeline):
             result = self.skip(step) if step.name in self.blocked else self.step(step)
@@ -189,7 +198,7 @@ class _Run:
             history.record(self.settings, self.req.run_id, [row.finish("killed", "interrupted: the runner was stopped")])
             raise
         files.error.unlink(missing_ok=True)  # its line is in the history now
-        outcome = self.checked(step, outcome, files)
+        outcome = self.published(step, outcome, files)
         ipynb, html = archive.archive(files, outcome.status, outcome.error)
         wrote = written_tables(self.settings.audit_dir, self.req.run_id, row.started_at, ignore=(history.TABLE,))
         error = _with_outputs_note(outcome, wrote)
@@ -200,13 +209,28 @@ class _Run:
                   archive=final.archive_html or final.archive_ipynb)
         return final
 
-    def checked(self, step: Step, outcome: attempt.Outcome, files: archive.AttemptFiles) -> attempt.Outcome:
-        """A succeeded attempt whose data checks fail is a failed attempt, with the checks' error."""
-        if outcome.status != "succeeded" or not step.checks:
-            return outcome
-        opened = functools.partial(history.open_session, self.settings, self.req.run_id, write=False)
-        error = checks.verify(opened, step.checks, self.req.as_of, files.ipynb.parent, files.ipynb.stem)
-        return attempt.Outcome("failed", outcome.seconds, error) if error else outcome
+    def published(self, step: Step, outcome: attempt.Outcome, files: archive.AttemptFiles) -> attempt.Outcome:
+        """The attempt's staged writes replace the previous outputs only if it succeeded and its data checks
+        hold on the result (one transaction); otherwise they are dropped and the attempt has failed."""
+        with history.open_session(self.settings, self.req.run_id, write=True, user=self.req.user) as s:
+            if outcome.status != "succeeded":
+                s.discard_staged()
+                return outcome
+            try:
+                with s.transaction():
+                    s.publish()
+                    error = checks.verify(lambda: nullcontext(s), step.checks, self.req.as_of, files.ipynb.parent,
+                                          files.ipynb.stem) if step.checks else None
+                    if error:
+                        raise _ChecksFailed(error)
+            except _ChecksFailed as failed:
+                s.discard_staged()
+                return attempt.Outcome("failed", outcome.seconds, str(failed))
+            except Exception as err:  # a grant withdrawn, the engine: the outputs stay as they were
+                s.discard_staged()
+                return attempt.Outcome("failed", outcome.seconds, f"publishing the step's outputs failed, the "
+                                       f"previous ones are kept: {type(err).__name__}: {err}"[:1000])
+        return outcome
 
     def check_overrun(self) -> None:
         expected = self.req.pipeline.expected_duration_s
@@ -216,8 +240,12 @@ class _Run:
             self.emit("overrun", seconds=elapsed, message=f"running for {elapsed:.0f} s, expected {expected:g} s")
 
 
+class _ChecksFailed(Exception):
+    """The step's data checks failed on its published outputs: roll the publishing back."""
+
+
 def _with_outputs_note(outcome: attempt.Outcome, wrote: tuple[str, ...]) -> str | None:
-    """A failed attempt that committed writes before failing says so: those outputs are this attempt's."""
+    """A failed attempt that wrote past the stage (``stage=False``) before failing says so: those outputs are its own."""
     if outcome.status == "succeeded" or not wrote:
         return outcome.error
     return f"{outcome.error} (it had already replaced {', '.join(wrote)} before failing)"
