@@ -81,3 +81,23 @@ def test_the_search_plans_keep_every_rule_and_the_optimum_lies_between_plan_and_
     assert found.plan_value <= exact + 1e-6 <= found.bound + 2e-6
     assert found.bound <= relaxation.bound + 1e-6
     assert found.plan_value >= 0.9 * exact  # route choices by price are good plans on a random day
+
+
+def test_the_search_spends_a_budget_of_steps_so_a_re_run_finds_the_same_plan():
+    tables = day(0)
+    model = _Model(*tables, EXACT)
+    relaxation = model.relax()
+    runs = [search(StorePricing(model), relaxation.unit_value, relaxation.headroom_value,
+                   deadline=float("inf"), plan_on=model.plan_on, gap=1e-9, most_steps=7) for _ in range(2)]
+    assert [r.steps for r in runs] == [7, 7] and not any(r.timed_out for r in runs)
+    assert runs[0].bound == runs[1].bound and np.array_equal(runs[0].x, runs[1].x)
+
+
+def test_a_search_stopped_by_its_deadline_says_so():
+    tables = day(0)
+    model = _Model(*tables, EXACT)
+    relaxation = model.relax()
+    found = search(StorePricing(model), relaxation.unit_value, relaxation.headroom_value,
+                   deadline=0.0, plan_on=model.plan_on, gap=1e-9)
+    assert found.timed_out and found.steps == 0
+    assert violations(*tables, model.arcs.assign(units=found.x)[found.x > 0]) == []  # still a plan

@@ -47,7 +47,9 @@ class DayPlan:
         shipments = len(self.moves.drop_duplicates(["origin", "dest"])) if len(self.moves) else 0
         return (f"{self.strategy} plan after the close of {self.as_of}: {len(self.moves)} moves, "
                 f"{int(self.moves['units'].sum()) if len(self.moves) else 0} units in {shipments} shipments; "
-                f"solver: {self.report.status}, gap {self.report.gap:.2%}, {self.report.solve_s:.1f} s")
+                f"solver: {self.report.status}, gap {self.report.gap:.2%}, {self.report.solve_s:.1f} s"
+                + ("" if self.report.repeatable else "; the time limit bound, so a re-run may plan otherwise: "
+                   "raise allocation.time_limit_s"))
 
     def impact(self) -> pd.DataFrame:
         """Per relation (DC, same city, same region): moves, units, shipments, expected units, margin, freight."""

@@ -21,7 +21,7 @@ is solved here in three steps, all on whole tables at once:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -215,8 +215,7 @@ def _transfer(day: _Day, x: np.ndarray, settings: PlanSettings, started: float) 
         # transfers get half the day's time: the DC's deliveries carry most of the worth
         left = settings.time_limit_s / 2 - (time.perf_counter() - started)
         limit = max(left / (len(groups) - i), 1.0)
-        out[arcs] = _region(day, residual, stores, arcs, PlanSettings(
-            settings.threshold, settings.max_units_in, settings.mip_gap, limit))
+        out[arcs] = _region(day, residual, stores, arcs, replace(settings, time_limit_s=limit))
     return out
 
 

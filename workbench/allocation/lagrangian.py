@@ -280,26 +280,33 @@ class StorePricing:
 
 @dataclass
 class Search:
-    """What the price search found: the tightest bound, and the best plan among the route choices tried."""
+    """What the price search found: the tightest bound, and the best plan among the route choices tried.
+    ``timed_out``: it stopped at the deadline, not its step budget, so a re-run may find another plan."""
 
     bound: float
     plan_value: float
     x: np.ndarray  # units per arc of the best plan
     steps: int
+    timed_out: bool = False
 
 
 def search(pricing: StorePricing, price: np.ndarray, headroom_price: np.ndarray, deadline: float,
            plan_on: Callable[[np.ndarray], tuple[float, np.ndarray]], gap: float = 1e-4,
-           plan_every: int = 10, patience: int = 5, most_steps: int = 500) -> Search:
-    """Subgradient steps on the prices (Polyak's step towards the best plan's value) until ``deadline``
-    (``time.perf_counter()``), the plan is within ``gap`` of the bound, or the steps have shrunk to nothing.
-    ``plan_on(open_routes)`` turns a route choice into a plan: (value, units). The step is halved after
-    ``patience`` steps that did not lower the bound by a real amount."""
+           plan_every: int = 10, patience: int = 5, most_steps: int = 60) -> Search:
+    """Subgradient steps on the prices (Polyak's step towards the best plan's value) until the plan is
+    within ``gap`` of the bound, the steps have shrunk to nothing, or ``most_steps`` are taken. Steps, not
+    seconds, are the budget, so the same day gives the same plan on every run; ``deadline``
+    (``time.perf_counter()``) is only a ceiling for a slow machine. ``plan_on(open_routes)`` turns a route
+    choice into a plan: (value, units). The step is halved after ``patience`` steps that did not lower the
+    bound by a real amount."""
     relaxed = pricing.evaluate(price, headroom_price)
     best = _Best(relaxed.value, (price, headroom_price), *plan_on(relaxed.open_routes), {relaxed.open_routes.tobytes()})
-    theta, stalled, steps, lap = 1.0, 0, 0, time.perf_counter()
-    # stop while one more step and the closing plan still fit before the deadline
-    while time.perf_counter() + 2 * (time.perf_counter() - lap) < deadline and theta > 1e-4 and steps < most_steps:
+    theta, stalled, steps, lap, timed_out = 1.0, 0, 0, time.perf_counter(), False
+    while theta > 1e-4 and steps < most_steps:
+        # stop while one more step and the closing plan still fit before the deadline
+        if time.perf_counter() + 2 * (time.perf_counter() - lap) >= deadline:
+            timed_out = True
+            break
         lap = time.perf_counter()
         balance, headroom = pricing.slopes()
         norm = balance @ balance + headroom @ headroom
@@ -316,7 +323,7 @@ def search(pricing: StorePricing, price: np.ndarray, headroom_price: np.ndarray,
         if steps % plan_every == 0:
             best.plan_from(relaxed.open_routes, plan_on)
     best.plan_from(pricing.evaluate(*best.prices).open_routes, plan_on)
-    return Search(best.bound, best.plan_value, best.x, steps)
+    return Search(best.bound, best.plan_value, best.x, steps, timed_out)
 
 
 @dataclass

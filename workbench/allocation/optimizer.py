@@ -52,10 +52,14 @@ class PlanSettings:
     threshold: float = 0.0  # extra benefit a shipment must bring beyond its freight (the business's trigger)
     max_units_in: int = 30  # most units one position may receive in a plan (bounds the unit steps)
     mip_gap: float = 1e-4  # stop when the plan is provably within this share of the optimum (HiGHS' default)
-    time_limit_s: float = 60.0
+    time_limit_s: float = 60.0  # a ceiling for a slow machine: Plan.repeatable says when it bound
+    # The work budgets, counted in steps and nodes rather than seconds, so that a re-run of the same day
+    # plans the same moves.
+    price_steps: int = 60  # subgradient steps of the price search (lagrangian.search)
+    branch_nodes: int = 1000  # HiGHS branch-and-bound nodes
 
 
-PRICE_SHARE = 0.25  # of the time limit, for the price search before HiGHS' branch and bound
+SEARCH_SHARE = 0.8  # of the time limit: the price search's ceiling, leaving branch and bound the rest
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Plan:
     gap: float
     status: str
     solve_s: float
+    repeatable: bool = True  # False when the time limit bound: a re-run of the same day may plan otherwise
 
 
 @dataclass
@@ -154,6 +159,7 @@ class _Model:
         self.up_pos, self.up_gain, self.n_up = steps.up_pos, steps.up_gain, steps.n_up
         self.down_pos, self.down_loss, self.n_down = steps.down_pos, steps.down_loss, steps.n_down
         self.arc_upper = steps.arc_upper
+        self.timed_out = False  # a solve here stopped at the time limit: its result may differ on a re-run
 
     def run(self) -> Plan:
         n_arc, n_route, n_up, n_down = len(self.arcs), len(self.routes), len(self.up_pos), len(self.down_pos)
@@ -175,20 +181,22 @@ class _Model:
             x, value, gap, status = self._branch(cost, upper, integrality, rows, lower, upper_rows, start, bound, started)
         self.x = x = np.round(x)
         moves = explain_moves(self.p, self.src, self.dst, _moves(self.arcs, x), x)
-        return Plan(moves, value, gap, status, time.perf_counter() - started)
+        return Plan(moves, value, gap, status, time.perf_counter() - started, repeatable=not self.timed_out)
 
     def _within_gap(self, bound: float, value: float) -> bool:
         return bound - value <= self.settings.mip_gap * abs(value)
 
     def _priced(self, relaxation: Relaxation, start: np.ndarray, cost: np.ndarray, started: float):
-        """The store-by-store relaxation from the LP's prices (``lagrangian``), for a share of the time
-        limit: a tighter bound, and its best route choice as the start when it beats the rounded one."""
+        """The store-by-store relaxation from the LP's prices (``lagrangian``), for ``price_steps``: a
+        tighter bound, and its best route choice as the start when it beats the rounded one."""
         try:
             pricing = StorePricing(self)
         except TooManyRoutes:
             return relaxation.bound, start
         found = search(pricing, relaxation.unit_value, relaxation.headroom_value,
-                       started + PRICE_SHARE * self.settings.time_limit_s, self.plan_on, self.settings.mip_gap)
+                       started + SEARCH_SHARE * self.settings.time_limit_s, self.plan_on, self.settings.mip_gap,
+                       most_steps=self.settings.price_steps)
+        self.timed_out |= found.timed_out
         if found.plan_value > float(-cost @ start):
             start = self._full_solution(found.x)
         return min(relaxation.bound, found.bound), start
@@ -204,6 +212,7 @@ class _Model:
         routes = self.routes.iloc[open_routes].reset_index(drop=True)
         part = _Model(touched(self.p, arcs), arcs, routes, self.stores, self.settings)
         value, x[on] = part.on_routes(np.arange(len(part.routes)))
+        self.timed_out |= part.timed_out
         return value, x
 
     def _full_solution(self, x: np.ndarray) -> np.ndarray:
@@ -217,23 +226,32 @@ class _Model:
         return np.concatenate([x, used, up, down]).astype(float)
 
     def _branch(self, cost, upper, integrality, rows, lower, upper_rows, start, bound, started):
-        """HiGHS' branch and bound from the rounded start, in the time left; the gap against the better bound."""
+        """HiGHS' branch and bound from the start, for ``branch_nodes``; the gap against the better bound.
+
+        When the time limit stops it first, its incumbent depends on the machine's speed that day: the
+        start is kept instead (with HiGHS' bound), so that a re-run plans the same moves, unless the start
+        itself was cut short by time."""
         left = max(self.settings.time_limit_s - (time.perf_counter() - started), 1.0)
         highs = _highs(cost, upper, integrality, rows, lower, upper_rows, self.settings, time_limit_s=left)
+        highs.setOptionValue("mip_max_nodes", self.settings.branch_nodes)
         if start.any():
             solution = highspy.HighsSolution()
             solution.col_value = list(start)
             solution.value_valid = True
             highs.setSolution(solution)
         highs.run()
-        status = highs.modelStatusToString(highs.getModelStatus())
-        if highs.getInfo().primal_solution_status != 2:  # nothing better found in time: the start stands
+        status, info = highs.modelStatusToString(highs.getModelStatus()), highs.getInfo()
+        if np.isfinite(info.mip_dual_bound):
+            bound = min(bound, -float(info.mip_dual_bound))
+        timed_out = highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+        if info.primal_solution_status != 2 or (timed_out and not self.timed_out):  # the start stands
             value = float(-cost @ start)
+            if timed_out and info.primal_solution_status == 2:
+                status = "Time limit reached: the plan before branch and bound, the same on a re-run"
             return start[:len(self.arcs)], value, max(bound - value, 0.0) / max(abs(value), 1e-9), status
-        info = highs.getInfo()
+        self.timed_out |= timed_out
         value = -float(info.objective_function_value)
-        best_bound = min(bound, -float(info.mip_dual_bound)) if np.isfinite(info.mip_dual_bound) else bound
-        gap = max(best_bound - value, 0.0) / max(abs(value), 1e-9) if np.isfinite(best_bound) else 0.0
+        gap = max(bound - value, 0.0) / max(abs(value), 1e-9) if np.isfinite(bound) else 0.0
         return np.asarray(highs.getSolution().col_value[:len(self.arcs)]), value, gap, status
 
     def relax(self) -> Relaxation:
@@ -262,6 +280,7 @@ class _Model:
         """The LP relaxation, solved; None when it did not finish in the time limit."""
         relaxed = _highs(cost, upper, np.zeros(len(cost), int), rows, lower, upper_rows, self.settings)
         relaxed.run()
+        self.timed_out |= relaxed.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
         return relaxed if relaxed.modelStatusToString(relaxed.getModelStatus()) == "Optimal" else None
 
     def _costs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +328,7 @@ class _Model:
             fixed.changeColsBounds(len(chosen), (n_arc + chosen).astype(np.int32), np.ones(len(chosen)),
                                    np.ones(len(chosen)))
             fixed.run()
+            self.timed_out |= fixed.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
             if fixed.getInfo().primal_solution_status != 2:
                 break
             start = np.asarray(fixed.getSolution().col_value)

@@ -54,7 +54,9 @@ class PlanningSettings:
     donors_per_receiver: int = 3
     routes_per_store: int = 3  # store-to-store routes into a store worth considering (a binary each)
     mip_gap: float = 0.005
-    time_limit_s: float = 60.0
+    time_limit_s: float = 60.0  # a ceiling: within it, the budgets below make a re-run plan the same moves
+    price_steps: int = 60  # steps of the price search per plan (per region on a large day)
+    branch_nodes: int = 1000  # HiGHS branch-and-bound nodes
     max_units_in: int = 30
     rules: tuple = ()  # business rules inside the optimiser (workbench.allocation.rules)
     grade_weights: dict = field(default_factory=lambda: {"A": 1.15, "B": 1.0, "C": 0.9, "default": 1.0})
@@ -67,6 +69,8 @@ class PlanningSettings:
             raise ValueError("allocation.horizon_days must be 1 or more")
         if self.threshold < 0 or self.max_shipments < 0:
             raise ValueError("allocation.threshold and allocation.max_shipments cannot be negative")
+        if self.price_steps < 0 or self.branch_nodes < 0:
+            raise ValueError("allocation.price_steps and allocation.branch_nodes cannot be negative")
         if any(v < 0 for v in self.min_display.values()):
             raise ValueError("allocation.min_display cannot be negative")
         object.__setattr__(self, "rules", tuple(self.rules or ()))
@@ -74,7 +78,8 @@ class PlanningSettings:
 
     def solver(self) -> PlanSettings:
         return PlanSettings(threshold=self.threshold, max_units_in=self.max_units_in, mip_gap=self.mip_gap,
-                            time_limit_s=self.time_limit_s)
+                            time_limit_s=self.time_limit_s, price_steps=self.price_steps,
+                            branch_nodes=self.branch_nodes)
 
     def keep(self, grades: pd.Series) -> np.ndarray:
         """The display quantity a donor keeps, by its grade (``default`` for ungraded stores)."""

@@ -10,8 +10,8 @@ thing: the DC's stock of each SKU. Hence:
    valid bound on the whole day. Their duals price a unit at each position
    and a unit of headroom in each store; their DC draws say what each region
    wants from the DC.
-2. **Search, region by region** (``lagrangian.search``, in an equal share of
-   the time left): the store-by-store relaxation from those prices, with the
+2. **Search, region by region** (``lagrangian.search``, ``price_steps`` each,
+   within a share of the time left by the region's arcs): the store-by-store relaxation from those prices, with the
    DC still relaxed, tightens the region's bound; each route choice it makes
    is a plan once the routes are fixed.
 3. **DC stock in turn.** A region plans with the DC's stock less what the
@@ -81,10 +81,11 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     region = arcs["dest"].map(region_of).to_numpy()
     if (~from_dc & (arcs["origin"].map(region_of).to_numpy() != region)).any():
         raise ValueError("a store-to-store arc crosses regions: plan the day whole (optimizer.solve)")
-    relaxed, lp = {}, {}
+    relaxed, lp, timed_out = {}, {}, False
     for r in pd.unique(region):
         relaxed[r] = _Model(*_region_tables(positions, arcs, routes, stores, region == r, None), settings)
         lp[r] = relaxed[r].relax()
+        timed_out |= relaxed[r].timed_out
     dc_left = positions[~positions["location_id"].isin(stores["store_id"])].groupby("sku_id")["stock"].sum()
     reserves = _reserves({r: _dc_draw(relaxed[r], lp[r].x) for r in lp}, dc_left)
     moves, objective, bound = [], 0.0, 0.0
@@ -93,15 +94,18 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
         kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
         mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
         share = (region == r).sum() / np.isin(region, list(lp)[i:]).sum()  # of the time left, by the region's arcs
-        # a tenth held back: each search ends with one more plan, which may run past its deadline
+        # the deadline is a ceiling (price_steps is the budget); a tenth held back: each search ends with
+        # one more plan, which may run past its deadline
         deadline = time.perf_counter() + max(0.9 * settings.time_limit_s - (time.perf_counter() - started), 1.0) * share
         planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
         found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
-                       planned.plan_on, settings.mip_gap)
+                       planned.plan_on, settings.mip_gap, most_steps=settings.price_steps)
+        timed_out |= found.timed_out or planned.timed_out
         bound += min(lp[r].bound, found.bound)
         objective += found.plan_value
         moves.append(explain_moves(planned.p, planned.src, planned.dst, _moves(planned.arcs, found.x), found.x))
         dc_left = dc_left.sub(_dc_draw(planned, found.x), fill_value=0)
     gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)
     status = "Optimal" if gap <= settings.mip_gap else "Best plan found by prices"
-    return Plan(pd.concat(moves, ignore_index=True), objective, gap, status, time.perf_counter() - started)
+    return Plan(pd.concat(moves, ignore_index=True), objective, gap, status, time.perf_counter() - started,
+                repeatable=not timed_out)
