@@ -63,13 +63,18 @@ def _staged_session(settings, run_id: str):
     return wb.session("u_pipeline", settings=settings, run_id=run_id, stage=True)
 
 
+def _good_then_staged(settings, table: str, run_id: str, rows: int, day: dt.date) -> None:
+    """Three rows of a good run for ``day``, then ``rows`` staged by ``run_id`` to replace them."""
+    with wb.session("u_pipeline", settings=settings, run_id="good") as s:
+        s.write(table, _rows(3, day), mode="replace_where", where={"as_of": day})
+    with _staged_session(settings, run_id) as s:
+        s.write(table, _rows(rows, day), mode="replace_where", where={"as_of": day})
+
+
 @pytest.mark.notimpl(["pyspark"], reason="publishing staged writes needs transactions and deletes")
 def test_staged_writes_are_invisible_until_published_then_replace_in_order(settings):
-    day = dt.date(2025, 1, 1)
-    with wb.session("u_pipeline", settings=settings, run_id="good") as s:
-        s.write("marts.compliance_staged", _rows(3, day), mode="replace_where", where={"as_of": day})
+    _good_then_staged(settings, "marts.compliance_staged", "step-1", 5, dt.date(2025, 1, 1))
     with _staged_session(settings, "step-1") as s:
-        s.write("marts.compliance_staged", _rows(5, day), mode="replace_where", where={"as_of": day})
         s.write("marts.compliance_staged", _rows(2, dt.date(2025, 1, 2)), mode="append")
         assert column(s.table("marts.compliance_staged"), "run_id") == ["good"] * 3  # nothing changed yet
     with wb.session("u_pipeline", settings=settings, run_id="step-1") as s:
@@ -81,11 +86,7 @@ def test_staged_writes_are_invisible_until_published_then_replace_in_order(setti
 
 @pytest.mark.notimpl(["pyspark"], reason="publishing staged writes needs transactions and deletes")
 def test_a_publish_rolled_back_or_discarded_leaves_the_previous_rows(settings):
-    day = dt.date(2025, 1, 1)
-    with wb.session("u_pipeline", settings=settings, run_id="good") as s:
-        s.write("marts.compliance_unpublished", _rows(3, day), mode="replace_where", where={"as_of": day})
-    with _staged_session(settings, "step-2") as s:
-        s.write("marts.compliance_unpublished", _rows(4, day), mode="replace_where", where={"as_of": day})
+    _good_then_staged(settings, "marts.compliance_unpublished", "step-2", 4, dt.date(2025, 1, 1))
     with wb.session("u_pipeline", settings=settings, run_id="step-2") as s:
         with pytest.raises(_Boom), s.transaction():
             s.publish()
