@@ -1,4 +1,5 @@
-"""``notebooks/forecast.ipynb`` end to end under Papermill: train, review (the real gate), score, score again.
+"""``notebooks/forecast.ipynb`` end to end under Papermill: train, review (``notebooks/model_review.ipynb``,
+the real gate), score, score again.
 
 Real kernels, a real MLflow server and the registered name ``demand_forecast``
 (the only test that uses it), on a private copy of the tiny warehouse.
@@ -11,9 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
-
-from workbench.cli import main
 from workbench.config import project_root
 from workbench.tracking.registry import connect
 
@@ -23,15 +21,17 @@ from .forecast_env import table_state, use_env, warehouse_copy
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = project_root() / "notebooks" / "forecast.ipynb"
+REVIEW = project_root() / "notebooks" / "model_review.ipynb"
 AS_OF = "2025-10-20"  # new style-colours launch around it, so the hot-item ranking has rows
 PARAMETERS = {"as_of": AS_OF, "n_origins": 4, "hot_min_training_skcs": 20}
 
 
-def run_notebook(tmp_path: Path, name: str, **parameters) -> nbformat.NotebookNode:
+def run_notebook(tmp_path: Path, name: str, notebook: Path = NOTEBOOK, **parameters) -> nbformat.NotebookNode:
     import papermill
 
     out = tmp_path / f"{name}.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={**PARAMETERS, **parameters},
+    given = {**PARAMETERS, **parameters} if notebook == NOTEBOOK else parameters
+    papermill.execute_notebook(str(notebook), str(out), parameters=given,
                                kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
     return nbformat.read(out, as_version=4)
 
@@ -48,8 +48,9 @@ def images(nb: nbformat.NotebookNode) -> int:
     return sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
 
 
-def test_the_notebook_is_stored_clean_and_parameterised():
+def test_the_notebooks_are_stored_clean_and_parameterised():
     assert_clean_and_thin(NOTEBOOK, ("as_of", "horizon", "scope", "n_trials", "mode", "run_id"))
+    assert_clean_and_thin(REVIEW, ("as_of", "model", "reviewer", "run_id"))
 
 
 def test_train_then_review_then_score_writes_marts_forecast_and_a_rerun_replaces(tiny_settings, tmp_path, monkeypatch,
@@ -64,9 +65,13 @@ def test_train_then_review_then_score_writes_marts_forecast_and_a_rerun_replaces
     assert table_state(settings) is None  # a challenger writes nothing
     assert images(trained) == 6 and "6 new SKCs ranked at 2025-10-20" in text(trained)
 
-    reviewed = CliRunner().invoke(main, ["models", "review", "demand_forecast"])
-    assert reviewed.exit_code == 0, reviewed.output
+    reviewed = run_notebook(tmp_path, "review", REVIEW, as_of=AS_OF, model="demand_forecast", reviewer="u_pipeline",
+                            run_id="nb-review")
+    assert "demand_forecast: version 1 promoted to champion" in text(reviewed)
+    assert "first champion" in text(reviewed) and images(reviewed) == 1  # the evidence, as a table and a chart
     assert {k: int(v) for k, v in connect().get_registered_model("demand_forecast").aliases.items()} == {"champion": 1}
+    logged = connect().get_run(text(reviewed).split("logged as run ")[1].split()[0])
+    assert logged.data.tags["pipeline_run_id"] == "nb-review" and logged.data.tags["reviewer"] == "u_pipeline"
 
     scored = run_notebook(tmp_path, "score", mode="score", run_id="nb-score-1")
     assert "scoring with demand_forecast version 1 (champion)" in text(scored)

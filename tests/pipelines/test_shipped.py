@@ -22,5 +22,7 @@ def test_daily_scores_the_forecast_then_plans_allocation_from_it():
 
 
 def test_weekly_retrains_and_monthly_waits_for_its_notebooks():
-    assert load_pipeline("weekly").step("forecast_retrain").parameters["mode"] == "train"
+    weekly = load_pipeline("weekly")
+    assert weekly.step("forecast_retrain").parameters["mode"] == "train"
+    assert weekly.step("model_review").depends_on == ("forecast_retrain",)  # the gate sees the new challenger
     assert load_pipeline("monthly").steps == ()

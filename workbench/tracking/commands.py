@@ -214,15 +214,6 @@ def show(name: str, alias: str, as_json: bool) -> None:
         print_rows(rows, ["kind", "name", "value"], "table")
 
 
-def _shown_evidence(evidence) -> list[dict]:
-    rows = evidence.to_dict("records")
-    for row in rows:
-        change = row["change"]
-        row["change"] = "" if change != change else f"{change * 100:+.1f} %"
-        row["weight"] = "" if row["weight"] != row["weight"] else f"{row['weight'] * 100:.1f} %"
-    return rows
-
-
 @models.command("review")
 @click.argument("name")
 @click.option("--margin", type=float, help="Required overall improvement, relative (default: mlflow.review.margin, 0.02).")
@@ -260,7 +251,7 @@ def review_cmd(name: str, margin: float | None, segment_tolerance: float | None,
                                "thresholds": decision.thresholds, "run_id": decision.run_id,
                                "evidence": json.loads(decision.evidence.to_json(orient="records"))}, indent=1))
     else:
-        print_rows(_shown_evidence(decision.evidence), None, "table",
+        print_rows(decision.evidence_table().to_dict("records"), None, "table",
                    title=f"{name}: champion v{decision.champion_version} vs challenger v{decision.challenger_version}")
         click.echo(decision.summary())
         click.echo(f"logged as run {decision.run_id} in experiment model_reviews")

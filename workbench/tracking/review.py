@@ -93,6 +93,13 @@ class ReviewDecision:
             head = f"{self.name}: version {self.challenger_version} rejected; {CHAMPION} stays version {self.champion_version}"
         return "\n".join([head, *(f"  - {r}" for r in self.reasons)])
 
+    def evidence_table(self) -> pd.DataFrame:
+        """The evidence for people: change and weight as percentages, blank where they do not apply."""
+        shown = self.evidence.copy()
+        shown["change"] = [("" if c != c else f"{c * 100:+.1f} %") for c in shown["change"]]
+        shown["weight"] = [("" if w != w else f"{w * 100:.1f} %") for w in shown["weight"]]
+        return shown
+
 
 def thresholds(settings: Settings | None = None, **overrides: float | None) -> dict[str, float]:
     """The gate's thresholds: ``mlflow.review`` in the settings file, then non-None ``overrides``."""
@@ -258,11 +265,13 @@ def review(
     metric: str | None = None,
     reviewer: str = "u_admin",
     settings: Settings | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ReviewDecision:
     """Review model ``name``'s challenger against its champion on ``evaluate``; promote it or not.
 
     Thresholds default to ``mlflow.review`` in ``workbench/conf/workbench.yaml``
-    (margin 0.02, segment_tolerance 0.05, min_segment_share 0.05). Raises
+    (margin 0.02, segment_tolerance 0.05, min_segment_share 0.05). ``tags`` go on
+    the MLflow review run (e.g. the pipeline run that asked for it). Raises
     :class:`ChallengerMissing` when there is nothing to review.
     """
     import mlflow
@@ -293,7 +302,7 @@ def review(
 
     run_name = f"{name} v{challenger.version} vs " + (f"v{champion.version}" if champion else "no champion")
     with mlflow.start_run(experiment_id=experiment_id(client, EXPERIMENT), run_name=run_name,
-                          tags={"model_name": name, "reviewer": reviewer}) as run:
+                          tags={**(tags or {}), "model_name": name, "reviewer": reviewer}) as run:
         decision.run_id = run.info.run_id
         mlflow.log_params({"model_name": name, "challenger_version": challenger.version,
                            "champion_version": champion.version if champion else "none",
