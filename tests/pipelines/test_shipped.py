@@ -21,7 +21,7 @@ def test_daily_scores_the_forecast_then_plans_allocation_from_it():
     assert all({"as_of", "run_id"} <= set(s.parameter_template()) for s in daily.steps)
 
 
-def test_weekly_retrains_and_monthly_waits_for_its_notebooks():
+def test_weekly_retrains_then_reviews_and_monthly_waits_for_its_notebooks():
     weekly = load_pipeline("weekly")
     assert weekly.step("forecast_retrain").parameters["mode"] == "train"
     assert weekly.step("model_review").depends_on == ("forecast_retrain",)  # the gate sees the new challenger
