@@ -8,9 +8,11 @@ import pytest
 
 from workbench.allocation import optimizer
 from workbench.allocation.optimizer import PlanSettings, solve
+from workbench.allocation.regional import solve_by_region
 
 from .test_decompose import violations
 from .test_lagrangian import day
+from .test_regional import two_regions
 
 TIGHT = PlanSettings(mip_gap=1e-9, time_limit_s=20, branch_nodes=50)
 
@@ -44,3 +46,10 @@ def test_when_the_time_limit_stops_branch_and_bound_the_plan_before_it_is_kept(m
     assert all(p.repeatable for p in cut) and same_moves(cut[0].moves, cut[1].moves)
     assert violations(*day(0), cut[0].moves) == []
     assert cut[0].objective <= unlimited.objective + 1e-6
+
+
+def test_a_day_planned_region_by_region_twice_gives_the_same_plan():
+    positions, arcs, routes, stores, region_of = two_regions(1)
+    first, second = (solve_by_region(positions, arcs, routes, stores, region_of, TIGHT) for _ in range(2))
+    assert first.repeatable and second.repeatable
+    assert same_moves(first.moves, second.moves) and first.objective == second.objective

@@ -11,7 +11,7 @@ thing: the DC's stock of each SKU. Hence:
    and a unit of headroom in each store; their DC draws say what each region
    wants from the DC.
 2. **Search, region by region** (``lagrangian.search``, ``price_steps`` each,
-   within a share of the time left by the region's arcs): the store-by-store relaxation from those prices, with the
+   under the day's ceiling less a little for each region still to plan): the store-by-store relaxation from those prices, with the
    DC still relaxed, tightens the region's bound; each route choice it makes
    is a plan once the routes are fixed.
 3. **DC stock in turn.** A region plans with the DC's stock less what the
@@ -35,6 +35,7 @@ from workbench.allocation.optimizer import Plan, PlanSettings, _Model, _moves, c
 __all__ = ["solve_by_region"]
 
 UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
+LATER_REGION_S = 2.0  # seconds of the ceiling kept for each region still to plan
 
 
 def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: pd.Series | None):
@@ -89,14 +90,14 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     dc_left = positions[~positions["location_id"].isin(stores["store_id"])].groupby("sku_id")["stock"].sum()
     reserves = _reserves({r: _dc_draw(relaxed[r], lp[r].x) for r in lp}, dc_left)
     moves, objective, bound = [], 0.0, 0.0
+    ceiling = started + 0.9 * settings.time_limit_s  # a tenth held back: each search ends with one more plan
     for i, r in enumerate(lp):
         later = [reserves[q] for q in list(lp)[i + 1:]]
         kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
         mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
-        share = (region == r).sum() / np.isin(region, list(lp)[i:]).sum()  # of the time left, by the region's arcs
-        # the deadline is a ceiling (price_steps is the budget); a tenth held back: each search ends with
-        # one more plan, which may run past its deadline
-        deadline = time.perf_counter() + max(0.9 * settings.time_limit_s - (time.perf_counter() - started), 1.0) * share
+        # price_steps is the budget; the deadline only a ceiling, with a few seconds kept for each region
+        # still to plan (their first prices and plan), so a slow machine still plans every region
+        deadline = max(ceiling - LATER_REGION_S * (len(lp) - i - 1), time.perf_counter() + 1.0)
         planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
         found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
                        planned.plan_on, settings.mip_gap, most_steps=settings.price_steps)
