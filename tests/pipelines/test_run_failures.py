@@ -27,6 +27,7 @@ from workbench.forecasting.output import write_forecast
 from workbench.pipelines import history
 
 from .run_files import forecast_rows, marked_processes, staged_writes, start_wb, wait_for_file, writer_home
+from .test_retention import run_folder
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +103,11 @@ def only_run(settings) -> pd.DataFrame:
 
 def test_a_failed_step_is_retried_stops_its_dependants_and_the_others_still_run(home):
     settings = home["settings"]
+    old = run_folder(settings.runs_dir, "flaky", "2025-01-31", "flaky-long-ago", age_days=200,
+                     now=dt.datetime.now(dt.timezone.utc))
     result = wb_cli("run", "flaky", "--as-of", AS_OF)
     assert result.exit_code == 1, result.output
+    assert not old.exists()  # the end of the run removed an archive past pipelines.keep_days
     assert "write_bad: retrying in 0.0 s" in result.output
     assert "2 of 3 steps did not succeed (write_bad: failed, report: skipped)" in result.output
 

@@ -71,7 +71,7 @@ def test_a_pipeline_without_steps_is_a_no_op(home, tmp_path):
 
 
 def test_run_and_runs_have_help_with_examples():
-    for args in (["run"], ["runs"], ["runs", "show"]):
+    for args in (["run"], ["runs"], ["runs", "show"], ["runs", "prune"], ["runs", "diff"]):
         result = wb_cli(*args, "--help")
         assert result.exit_code == 0 and "Examples:" in result.output, args
     listed = wb_cli("--help").output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -225,7 +226,8 @@ def show_run(run_id: str, user: str | None, fmt: str) -> None:
     if attempts.empty:
         raise Refused(f"no run {run_id!r} in {history.TABLE}; `wb runs` lists the recorded runs")
     rows = [{**r, "started_at": _when(r["started_at"]), "ended_at": _when(r["ended_at"]),
-             "duration": _seconds(r["duration_s"])} for r in attempts.to_dict("records")]
+             "duration": _seconds(r["duration_s"]), "archive_html": _archived(r["archive_html"])}
+            for r in attempts.to_dict("records")]
     if fmt != "table":
         print_rows(rows, [c for c in attempts.columns], fmt)
         return
@@ -233,6 +235,51 @@ def show_run(run_id: str, user: str | None, fmt: str) -> None:
     click.echo(f"run {run_id}: {first['pipeline']} for as-of {_when(first['as_of'])[:10]} as {first['acting_user']}, "
                f"{history.run_status(history.final_attempts(attempts)['status'])}; commit {first['git_commit'] or 'unknown'}")
     print_rows(rows, ["step", "attempt", "status", "started_at", "duration", "outputs", "archive_html", "error"], "table")
+
+
+def _archived(path: Any) -> str:
+    """The archived notebook's path, or that retention removed it (``pipelines.keep_days``)."""
+    if path is None or pd.isna(path) or not path:
+        return ""
+    return path if Path(path).exists() else f"{path} (removed: older than pipelines.keep_days)"
+
+
+@runs.command(name="prune")
+@click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
+              help="Remove runs last written more than DAYS ago (default: pipelines.keep_days, 90).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def prune_runs(days: int | None, dry_run: bool, fmt: str) -> None:
+    """Remove archived runs (notebooks, HTML, kept outputs) older than the retention; history rows stay.
+
+    Every run already does this when it ends; this is for doing it now, or for seeing what it would do.
+
+    \b
+    Examples:
+      wb runs prune --dry-run
+      wb runs prune --older-than 30
+    """
+    from workbench.config import load_settings
+    from workbench.pipelines import retention
+
+    settings = load_settings()
+    try:
+        days = days or retention.keep_days(settings)
+    except ValueError as err:  # a bad pipelines.keep_days
+        raise Refused(str(err)) from None
+    if days is None:
+        raise Refused("pipelines.keep_days is null (keep every run): give --older-than DAYS")
+    gone = retention.prune(settings.runs_dir, days, dt.datetime.now(dt.timezone.utc), dry_run=dry_run)
+    rows = [{"run_folder": str(g.folder), "last_written": _when(g.last_written), "size_mb": round(g.size / 1e6, 1)}
+            for g in gone]
+    if fmt != "table":
+        print_rows(rows, ["run_folder", "last_written", "size_mb"], fmt)
+        return
+    if rows:
+        print_rows(rows, ["run_folder", "last_written", "size_mb"], "table")
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(gone)} archived run(s) older than {days} days "
+               f"({sum(g.size for g in gone) / 1e6:.1f} MB) from {settings.runs_dir}")
 
 
 @runs.command(name="diff")

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Sequence
 
 from workbench.config import PACKAGE_DIR, Settings, load_settings
 from workbench.dates import parse_day
-from workbench.pipelines import alerts, archive, attempt, checks, history, locks, output_archive
+from workbench.pipelines import alerts, archive, attempt, checks, history, locks, output_archive, retention
 from workbench.pipelines.events import Event, Listener, emit, log_event
 from workbench.pipelines.graph import dependants, order
 from workbench.pipelines.keys import PipelineError
@@ -125,7 +125,8 @@ def execute(request: Request, *, settings: Settings | None = None, listeners: It
     with locks.hold(lock, {"run_id": request.run_id, "pipeline": p.name, "as_of": request.as_of.isoformat()},
                     what=f"pipeline {p.name} for as-of {request.as_of}"):
         kept = output_archive.listener(p, settings)  # copies of the outputs, for `wb runs diff`
-        return _Run(request, settings, [log_event, kept, *alerts.listeners_for(p, settings), *listeners]).run()
+        pruned = retention.listener(settings)  # old runs' archives go when this one ends
+        return _Run(request, settings, [log_event, kept, *alerts.listeners_for(p, settings), pruned, *listeners]).run()
 
 
 class _Run:
