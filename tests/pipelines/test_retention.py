@@ -101,3 +101,13 @@ def test_wb_runs_prune_lists_then_removes(tmp_path, monkeypatch):
     assert not (runs / "weekly").exists() and (runs / "daily" / "2025-12-01" / "daily-new").is_dir()
     refused = CliRunner().invoke(main, ["runs", "prune", "--older-than", "0"])
     assert refused.exit_code == 2 and "0" in refused.output
+
+
+def test_wb_runs_show_says_when_an_archive_was_removed(tmp_path):
+    from workbench.pipelines.run_commands import _archived
+
+    kept = tmp_path / "step.html"
+    kept.write_text("<html></html>")
+    assert _archived(str(kept)) == str(kept)
+    assert _archived(str(tmp_path / "gone.html")).endswith("(removed: older than pipelines.keep_days)")
+    assert _archived(None) == "" and _archived("") == ""
