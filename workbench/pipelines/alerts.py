@@ -158,12 +158,13 @@ def summary(kind: str, event: Event, context: Event | None, runs_dir: Path) -> d
 
 
 def _archive(runs_dir: Path, event: Event, step: str | None, attempt: int | None) -> dict[str, Any]:
-    """The run's folder and, for a step's attempt, its files that exist (notebook, HTML, log, offending rows)."""
+    """The run's folder and, for a step's attempt, its files that exist (notebook, HTML, PDF, log, offending rows)."""
     folder = archive.run_folder(runs_dir, event.pipeline, event.as_of, event.run_id)
     found: dict[str, Any] = {"folder": str(folder)}
     if step and attempt:
         files = archive.attempt_files(folder, step, attempt)
-        found.update({k: str(p) for k, p in (("ipynb", files.ipynb), ("html", files.html), ("log", files.log))
+        found.update({k: str(p) for k, p in (("ipynb", files.ipynb), ("html", files.html), ("pdf", files.pdf),
+                                                         ("log", files.log))
                       if p.is_file()})
         rows = sorted(folder.glob(f"{files.ipynb.stem}.check*.csv"))
         if rows:

@@ -1,4 +1,5 @@
-"""The archive of executed notebooks: ``<runs_dir>/<pipeline>/<as_of>/<run_id>/<step>.ipynb`` and ``.html``.
+"""The archive of executed notebooks: ``<runs_dir>/<pipeline>/<as_of>/<run_id>/<step>.ipynb`` and ``.html``
+(and ``.pdf`` for a step with ``export: [pdf]``).
 
 Every attempt is kept, a failed or killed one too (Papermill saves the
 notebook cell by cell, so a partial run shows how far it got), so that a
@@ -12,10 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("workbench.pipelines")
+
+EXPORTS = ("pdf",)
+PDF_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,10 @@ class AttemptFiles:
     html: Path
     log: Path
     error: Path
+
+    @property
+    def pdf(self) -> Path:
+        return self.html.with_suffix(".pdf")
 
 
 def run_folder(runs_dir: Path, pipeline: str, as_of: dt.date, run_id: str) -> Path:
@@ -56,18 +66,46 @@ def to_html(ipynb: Path, html: Path) -> Path | None:
     return html
 
 
-def archive(files: AttemptFiles, status: str, error: str | None) -> tuple[Path | None, Path | None]:
-    """Finish an attempt's archive: mark a killed notebook, export HTML; the (ipynb, html) paths that exist.
+def to_pdf(html: Path, pdf: Path, chromium: str | Path = "/usr/bin/chromium") -> Path:
+    """Print the archived HTML to PDF with headless Chromium, as a reader would print it from the browser.
+
+    The page may load nothing from the network (the report must read the same offline), so every host
+    name resolves to nothing. Raises RuntimeError saying what to install or fix.
+    """
+    if not Path(chromium).is_file():
+        raise RuntimeError(f"no Chromium at {chromium} to print {html.name} to PDF: install the Debian package "
+                           "`chromium` (make system-deps), or set pipelines.chromium in workbench.yaml")
+    with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile:
+        args = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--virtual-time-budget=10000", f"--print-to-pdf={pdf}", html.resolve().as_uri()]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
+    if done.returncode != 0 or not pdf.is_file():
+        raise RuntimeError(f"Chromium could not print {html.name} to PDF (exit {done.returncode}): "
+                           f"{done.stderr.strip()[-500:]}")
+    return pdf
+
+
+def archive(files: AttemptFiles, status: str, error: str | None, exports: tuple[str, ...] = (),
+            chromium: str | Path = "/usr/bin/chromium") -> tuple[Path | None, Path | None]:
+    """Finish an attempt's archive: mark a killed notebook, export HTML (and PDF for a succeeded attempt of a
+    step that asks for it); the (ipynb, html) paths that exist.
 
     A notebook cut off mid-write may not parse; the run goes on without its
-    HTML (the log says why) rather than fail on its archive.
+    HTML or PDF (the log says why) rather than fail on its archive.
     """
     if not files.ipynb.is_file():
         return None, None
     try:
         if status == "killed" and error:
             annotate(files.ipynb, error)
-        return files.ipynb, to_html(files.ipynb, files.html)
+        html = to_html(files.ipynb, files.html)
     except Exception:  # nbformat's and nbconvert's errors vary; none may stop the run
         log.exception("could not export %s to HTML", files.ipynb)
         return files.ipynb, None
+    if "pdf" in exports and status == "succeeded" and html is not None:
+        try:
+            to_pdf(html, files.pdf, chromium)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
+            log.error("no PDF of %s: %s", files.html, err)
+    return files.ipynb, html

@@ -200,7 +200,8 @@ class _Run:
             raise
         files.error.unlink(missing_ok=True)  # its line is in the history now
         outcome = self.published(step, outcome, files)
-        ipynb, html = archive.archive(files, outcome.status, outcome.error)
+        ipynb, html = archive.archive(files, outcome.status, outcome.error, step.exports,
+                                      self.settings.pipelines.get("chromium", "/usr/bin/chromium"))
         wrote = written_tables(self.settings.audit_dir, self.req.run_id, row.started_at, ignore=(history.TABLE,))
         error = _with_outputs_note(outcome, wrote)
         final = row.finish(outcome.status, error, outputs=wrote, archive_ipynb=_text(ipynb), archive_html=_text(html))

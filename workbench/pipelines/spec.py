@@ -49,6 +49,7 @@ class Step:
     outputs: tuple[str, ...] = ()  # marts tables the step writes (swapped in when it succeeds)
     description: str = ""
     declared: tuple[str, ...] = ()  # the parameters the notebook's `parameters` cell declares
+    exports: tuple[str, ...] = ()  # archive formats beyond .ipynb and HTML (``export: [pdf]``)
 
     @property
     def retry_waits(self) -> tuple[float, ...]:
@@ -173,14 +174,15 @@ def _build(doc: Reader, path: Path, root: Path) -> Pipeline:
 def _step(item: Reader, root: Path) -> Step:
     item.name_step(item.text("name", pattern=r"[A-Za-z0-9_-]+"))  # first, so later messages can name the step
     item.only("name", "notebook", "description", "parameters", "depends_on", "retries", "retry_backoff_s",
-              "timeout_s", "checks", "outputs")
+              "timeout_s", "checks", "outputs", "export")
     notebook = item.text("notebook")
     outputs = tuple(item.texts("outputs", _output_problem))
     step = Step(name=item.step, notebook=notebook, parameters=item.mapping("parameters"),
                 depends_on=tuple(dict.fromkeys(item.texts("depends_on"))), retries=item.integer("retries", 0),
                 retry_backoff_s=item.number("retry_backoff_s", 60.0), timeout_s=item.number("timeout_s", 3600.0, minimum=1),
                 checks=parse_checks(item, item.mappings("checks"), outputs), outputs=outputs,
-                description=item.text("description", default=""), declared=_declared(item, root, notebook))
+                description=item.text("description", default=""), declared=_declared(item, root, notebook),
+                exports=tuple(dict.fromkeys(item.texts("export", _export_problem))))
     for key, value in step.parameters.items():
         _check_parameter(item, step, key, value)
     return step
@@ -237,6 +239,12 @@ def _alert_problem(target: str) -> str | None:
     if re.fullmatch(r"https?://[^\s/]+\S*", target) or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", target):
         return None
     return f"{target!r} is neither a webhook URL (https://...) nor an e-mail address"
+
+
+def _export_problem(fmt: str) -> str | None:
+    from workbench.pipelines.archive import EXPORTS
+
+    return None if fmt in EXPORTS else f"unknown export format {fmt!r}; the archive can add: {', '.join(EXPORTS)}"
 
 
 def _output_problem(table: str) -> str | None:
