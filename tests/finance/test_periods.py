@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from workbench.finance.periods import check_periods, comparison_period, parse_period
+from workbench.finance.periods import check_periods, comparison_period, read_period
 
 D = dt.date
 
@@ -19,7 +19,7 @@ D = dt.date
     ("2025-11-03 .. 2025-11-09", D(2025, 11, 3), D(2025, 11, 9), "2025-11-03 .. 2025-11-09"),
 ])
 def test_periods_are_read_in_every_form(text, start, end, label):
-    period = parse_period(text)
+    period = read_period(text)
     assert (period.start, period.end, period.label) == (start, end, label)
 
 
@@ -33,7 +33,7 @@ def test_periods_are_read_in_every_form(text, start, end, label):
     ("2025-11", "2025-06", D(2025, 6, 1), D(2025, 6, 30), "2025-06"),
 ])
 def test_comparison_periods(period, compare, start, end, label):
-    base = comparison_period(parse_period(period), compare)
+    base = comparison_period(read_period(period), compare)
     assert (base.start, base.end, base.label) == (start, end, label)
 
 
@@ -45,11 +45,11 @@ def test_comparison_periods(period, compare, start, end, label):
 ])
 def test_a_bad_period_says_how_to_write_it(text, words):
     with pytest.raises(ValueError, match=words):
-        parse_period(text)
+        read_period(text)
 
 
 def test_a_comparison_after_or_overlapping_the_period_is_refused():
-    period = parse_period("2025-06")
+    period = read_period("2025-06")
     for later in ("2025-07", "2025-06", "2025-05-15..2025-06-10"):
         with pytest.raises(ValueError, match="must end before the period 2025-06 starts"):
             check_periods(period, comparison_period(period, later))

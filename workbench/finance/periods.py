@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-__all__ = ["Period", "parse_period", "comparison_period", "check_periods"]
+__all__ = ["Period", "read_period", "comparison_period", "check_periods"]
 
 HOW = "write it as 2025-11 (a month), 2025-Q3 (a quarter), 2025 (a year) or 2025-11-01..2025-11-30 (days)"
 
@@ -31,7 +31,7 @@ class Period:
         return self.label
 
 
-def parse_period(value: str | Period) -> Period:
+def read_period(value: str | Period) -> Period:
     """A :class:`Period` from its text; ValueError saying how to write it otherwise."""
     if isinstance(value, Period):
         return value
@@ -74,7 +74,7 @@ def comparison_period(period: Period, compare: str | Period | None = "previous_y
         else:
             start, end = period.start - dt.timedelta(days=period.days), period.start - dt.timedelta(days=1)
         return Period(start, end, _shifted_label(period, start, end))
-    return parse_period(compare)
+    return read_period(compare)
 
 
 def check_periods(period: Period, comparison: Period) -> None:
@@ -103,7 +103,7 @@ def _shifted_label(period: Period, start: dt.date, end: dt.date) -> str:
     """The comparison's label in the period's own form (a month stays a month), else its days."""
     for text in (f"{start.year}-{start.month:02d}", f"{start.year}-Q{(start.month + 2) // 3}", str(start.year)):
         if _same_form(period.label, text):
-            candidate = parse_period(text)
+            candidate = read_period(text)
             if (candidate.start, candidate.end) == (start, end):
                 return candidate.label
     return f"{start}..{end}"
