@@ -371,6 +371,26 @@ MARTS = [
                         ("initial_allocation", "A new season's buy spread over the stores (铺货)."))],
 ]
 
+MARTS.append(_t(
+    "marts", "b_goods_markdown", "B-goods forced markdown suggestions (次品强制降价): price, channel and expected "
+    "recovery for B-goods flagged long enough ago, by the rules in finance.b_goods (workbench.finance.b_goods; "
+    "replaced per as_of). No cost column, so every role that reads marts may see it.", [
+        ("as_of", "date", "stock snapshot the suggestions were made on", False),
+        ("store_id", "int32", "location holding the B-goods", False),
+        ("sku_id", "int32", "item", False),
+        ("units", "int64", "B-goods units on hand in this age band", False),
+        ("flagged_from", "date", "oldest flag date of these units (FIFO over core.b_goods)"),
+        ("age_months", "float64", "months since that flag"),
+        ("full_price", "float64", "tag price (CNY)"),
+        ("depth", "float64", "markdown off the tag price"),
+        ("suggested_price", "float64", "tag price x (1 - depth), whole CNY"),
+        ("channel", "string", "outlet | online"),
+        ("expected_sell_through", "float64", "share of the units expected to sell at that price"),
+        ("expected_recovery", "float64", "units x suggested price x expected sell-through (CNY)"),
+        ("rule", "string", "the age band that set the depth"),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("as_of", "store_id", "sku_id", "flagged_from")))
+
 # Operations: written by the workbench about itself (``wb run``), one row per step attempt.
 OPS = [
     _t("ops", "pipeline_runs", "Pipeline run history: one row per step attempt of `wb run` "
