@@ -138,6 +138,8 @@ def test_no_data_for_the_period_is_refused(tiny_settings):
     with wb.session("u_finance", settings=tiny_settings) as s:
         with pytest.raises(ValueError, match="no sales or store costs you may see for 2030-01"):
             store_month_panel(s, "2030-01", "2030-12")
+        with pytest.raises(ValueError, match="'Nov' is not a month"):
+            store_month_panel(s, "Nov")
     with wb.session("u_store_001", settings=tiny_settings) as s, pytest.raises(PermissionError, match="cost_amount"):
         store_month_panel(s)
     with pytest.raises(ValueError, match="the store panel is empty"):
