@@ -96,7 +96,8 @@ def test_a_store_opened_in_the_data_is_compared_with_its_prediction_month_by_mon
     assert 1 not in set(model.levels["store_id"])
     ramp = actual_vs_predicted(model, panel, stores)
     assert set(ramp["store_id"]) == {1} and ramp["months_since_opening"].tolist() == list(range(10))
-    assert ramp["share_of_month_open"].iloc[0] == pytest.approx(11 / 31) and (ramp["share_of_month_open"].iloc[1:] == 1).all()
+    share = ramp["share_of_month_open"]
+    assert share.iloc[0] == pytest.approx(11 / 31) and (share.iloc[1:] == 1).all()
     assert ramp["ramp_up"].iloc[1:].to_numpy() == pytest.approx(1.0, abs=0.15)  # the planted store is at level
 
 

@@ -1,12 +1,17 @@
 """Consignment write-down (代销货存跌): a worked example computed by hand, the same answer on a re-run,
-and rules that do not make sense refused by name."""
+rules that do not make sense refused by name, and the monthly run on a copy of the tiny chain."""
 
 from __future__ import annotations
+
+import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
 
-from workbench.finance.write_down import journal_total, load_rules, rules_from, write_down
+import workbench as wb
+from workbench.finance.write_down import (TABLE, journal_total, load_rules, monthly_write_down, rules_from, write,
+                                          write_down)
 
 RULES = rules_from({"age_rates": [{"from_months": 0, "rate": 0.0}, {"from_months": 6, "rate": 0.2},
                                   {"from_months": 12, "rate": 0.5}, {"from_months": 24, "rate": 1.0}],
@@ -76,12 +81,6 @@ def test_bad_stock_is_refused_before_anything_is_computed():
 
 
 # --- the monthly run on a copy of the tiny chain (S008 is its consignment counter) -------------------------
-
-import datetime as dt  # noqa: E402
-import shutil  # noqa: E402
-
-import workbench as wb  # noqa: E402
-from workbench.finance.write_down import TABLE, monthly_write_down, write  # noqa: E402
 
 # steep enough that tiny's young counter stock is written down (the shipped rules start at 6 months)
 STEEP = rules_from({"age_rates": [{"from_months": 0, "rate": 0.0}, {"from_months": 2, "rate": 0.3},

@@ -53,8 +53,8 @@ __all__ = ["StoreModelSettings", "load_settings", "settings_from", "store_month_
 
 CATEGORIES = ("store_type", "grade", "city_tier", "region")
 NUMBERS = ("area_m2", "staff_count", "monthly_rent")
-PANEL_COLUMNS = ("store_id", "store_type", "month", "net_sales", "cogs", "commission", "rent", "staff_cost", "other_cost",
-                 "contribution")
+PANEL_COLUMNS = ("store_id", "store_type", "month", "net_sales", "cogs", "commission", "rent", "staff_cost",
+                 "other_cost", "contribution")
 ATTRIBUTES = ("store_id", "store_code", *CATEGORIES, *NUMBERS, "open_date", "close_date")
 
 

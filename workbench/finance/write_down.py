@@ -231,8 +231,9 @@ def _counter_stock(session, snapshot: dt.date, month_end: dt.date) -> tuple[pd.D
     latest = prices.group_by("skc_id").aggregate(effective_date=prices.effective_date.max())
     ticket = prices.join(latest, ["skc_id", "effective_date"]).select("skc_id", ticket_price=prices.price)
     items = products.select("sku_id", "skc_id", "season", "launch_date", "unit_cost", "full_price")
-    items = items.left_join(ticket, "skc_id").select(
-        "sku_id", "season", "launch_date", "unit_cost", expected_price=ibis.coalesce(ticket.ticket_price, items.full_price))
+    expected = ibis.coalesce(ticket.ticket_price, items.full_price)  # no ticket price yet: the tag price
+    items = items.left_join(ticket, "skc_id").select("sku_id", "season", "launch_date", "unit_cost",
+                                                     expected_price=expected)
     a = inv.filter(inv.quality == "A").select("store_id", "store_code", "sku_id", "units").join(items, "sku_id")
     stock = a.order_by(["store_id", "sku_id"]).to_pandas()
     b = inv.filter(inv.quality != "A").group_by(["store_id", "store_code", "sku_id", "quality"]).aggregate(
