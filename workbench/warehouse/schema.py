@@ -369,6 +369,21 @@ MARTS = [
       for name, doc in (("transfer_plan", "Store-to-store transfers (调拨) proposed for the next cycle."),
                         ("replenishment_plan", "DC-to-store replenishment (补货) proposed for the next cycle."),
                         ("initial_allocation", "A new season's buy spread over the stores (铺货)."))],
+    _t("marts", "consignment_write_down", "The month's consignment write-down (代销货存跌): one line per counter × "
+       "SKU of quality A stock at the month end (workbench.finance.write_down; replaced per month).", [
+        ("month", "date", "first day of the month written down", False),
+        ("store_id", "int32", "consignment counter", False),
+        ("sku_id", "int32", "item", False),
+        ("units", "int32", "units on hand and on the way at the month-end snapshot", False),
+        ("unit_cost", "float64", "landed unit cost (CNY)"),
+        ("age_months", "int16", "season age: whole months since launch (0 for year-round seasons)"),
+        ("expected_price", "float64", "ticket price in force at the month end (CNY)"),
+        ("value_before", "float64", "units x unit cost (CNY)"),
+        ("value_after", "float64", "the lower of the value by age and net realisable value (CNY)"),
+        ("write_down", "float64", "value before - value after (CNY)"),
+        ("rule", "string", "the rule that set the value: a season-age band or net realisable value"),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("month", "store_id", "sku_id")),
 ]
 
 MARTS.append(_t(
