@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -267,7 +268,7 @@ def risk(scale: str, seeds: str, folder: Path | None, json_path: Path | None) ->
             settings = _risk_chain(scale, seed, workdir)
             session = wb.session("u_pipeline", settings=settings, read_only=True, entry_point="cli")
             oracle = wb.session("u_oracle", settings=settings, read_only=True, entry_point="cli")
-            with click.progressbar(length=len(checks.enabled), label=f"seed {seed}: checks", file=click.get_text_stream("stderr")) as bar:
+            with click.progressbar(length=len(checks.enabled), label=f"seed {seed}: checks", file=sys.stderr) as bar:
                 by_seed[seed] = measure_seed(session, oracle, checks, step=lambda name: bar.update(1))
             session.close()
             oracle.close()
