@@ -384,6 +384,23 @@ MARTS = [
         ("rule", "string", "the rule that set the value: a season-age band or net realisable value"),
         ("run_id", "string", "run that wrote the rows (filled by the session)"),
     ], key=("month", "store_id", "sku_id")),
+    _t("marts", "risk_cases", "Risk control cases (风控) per check, ranked by amount at risk, one set per period "
+       "(workbench.finance.risk; replaced per period_start + period_end).", [
+        ("period_start", "date", "first day the checks looked at", False),
+        ("period_end", "date", "last day the checks looked at", False),
+        ("check_name", "string", "the check that found the case (finance.risk in workbench.yaml)", False),
+        ("rank", "int32", "1 = the largest amount at risk within the check", False),
+        ("case_key", "string", "the case within its check: ticket/line, ticket, date/store/sku ...", False),
+        ("event_date", "date", "day of the event"),
+        ("store_id", "int32", "location"),
+        ("ticket_id", "int64", "ticket involved, if any"),
+        ("member_id", "int64", "member card involved, if any"),
+        ("cashier_id", "int32", "cashier involved, if any"),
+        ("sku_id", "int32", "item involved, if any"),
+        ("amount_at_risk", "float64", "money at stake (CNY)"),
+        ("evidence", "string", "what the records show, in words"),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("period_start", "period_end", "check_name", "case_key")),
 ]
 
 MARTS.append(_t(
