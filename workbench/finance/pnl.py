@@ -118,9 +118,11 @@ def _optional(session: Any, name: str) -> ir.Table | None:
 def _require_sales(sales: ir.Table, first: dt.date, last: dt.date) -> None:
     if sales.filter(sales.sale_date.between(first, last)).count().execute() == 0:
         span = sales.aggregate(lo=sales.sale_date.min(), hi=sales.sale_date.max()).execute().iloc[0]
-        held = f"the sales you may read run from {span['lo']:%Y-%m-%d} to {span['hi']:%Y-%m-%d}" \
-            if span["lo"] is not None and span["lo"] == span["lo"] else "you may read no sales at all"
-        raise ValueError(f"no sales between {first} and {last}: {held}; choose a period inside it")
+        if span["lo"] is None or span["lo"] != span["lo"]:  # None or NaT: nothing in the reader's scope
+            raise ValueError(f"no sales between {first} and {last}, nor any other sales you may read: check the "
+                             "user's stores or region (`wb users`) and that the warehouse is loaded")
+        raise ValueError(f"no sales between {first} and {last}: the sales you may read run from "
+                         f"{span['lo']:%Y-%m-%d} to {span['hi']:%Y-%m-%d}; choose a period inside it")
 
 
 def _sales_at_grain(sales: ir.Table, products: ir.Table, first: dt.date, last: dt.date, with_cost: bool) -> ir.Table:
