@@ -16,8 +16,9 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from workbench.dates import parse_day
+from workbench.finance import b_goods, stock_age, store_model, write_down
 from workbench.finance import pnl as pnl_module
-from workbench.finance import stock_age
+from workbench.finance.risk import run_checks
 from workbench.finance.bridge import profit_bridge
 from workbench.finance.period import by_columns, checked_by
 from workbench.finance.periods import Period, check_periods, comparison_period, read_period
@@ -46,6 +47,11 @@ class FinanceReport:
     bridge: pd.DataFrame | None  # the profit bridge by ``by``; None when costs are hidden
     stock: pd.DataFrame  # stock at the period's end by ``by``: values, slow stock, B-goods, consignment, cover
     stock_by_age: pd.DataFrame  # the same stock by age bucket, quality and consignment
+    b_goods: pd.DataFrame  # forced markdown suggestions for aged B-goods at the period's end
+    risk: dict[str, pd.DataFrame]  # risk control cases found in the period, per check, largest first
+    write_down: write_down.WriteDownResult | None = None  # consignment write-down of the period's last month
+    closing: pd.DataFrame | None = None  # stores with a run of negative contribution, and the suggestion
+    new_stores: pd.DataFrame | None = None  # stores opened in the data: actual against the model's prediction
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -94,14 +100,34 @@ def build_report(session: Any, period: str | Period, compare: str | Period | Non
     notes = [] if costs else [COSTS_HIDDEN]
     if previous is None:
         notes.append(f"no sales in the comparison period {base} that you may read: changes are left blank")
-    return FinanceReport(
+    report = FinanceReport(
         user=_name(session.user), role=_name(session.role), period=now, comparison=base, by=by,
         headline=headline(current, previous), pnl=current,
         pnl_by_month=pnl_module.pnl_report(session, now.start, now.end, ["month"], rules).to_pandas(),
         bridge=_bridge(session, now, base, by, rules) if costs and previous is not None else None,
         stock=stock_age.stock_summary_report(session, now.end, by).to_pandas(),
         stock_by_age=stock_age.stock_age_report(session, now.end, []).to_pandas(),
-        notes=notes)
+        b_goods=b_goods.b_goods_report(session, now.end).to_pandas(),
+        risk=run_checks(session, now.start, now.end), notes=notes)
+    if costs:
+        _add_cost_sections(report, session, now)
+    return report
+
+
+def _add_cost_sections(report: FinanceReport, session: Any, now: Period) -> None:
+    """The sections built on unit costs: each one the data cannot support is left out with a note."""
+    try:
+        report.write_down = write_down.monthly_write_down(session, now.end.replace(day=1))
+    except ValueError as err:
+        report.notes.append(f"consignment write-down left out: {err}")
+    try:
+        panel = store_model.store_month_panel(session, end=now.end)
+        stores = store_model.store_attributes(session)
+        report.closing = store_model.closing_suggestions(panel, store_model.load_settings(), stores)
+        model = store_model.fit_store_model(panel, stores, store_model.load_settings())
+        report.new_stores = store_model.actual_vs_predicted(model, panel, stores)
+    except ValueError as err:
+        report.notes.append(f"store opening / closing review left out: {err}")
 
 
 def headline(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
