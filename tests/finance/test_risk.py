@@ -323,3 +323,23 @@ def test_wb_bench_risk_scores_every_check_in_the_shared_json_format(tiny_setting
         assert values[(method, "wall_s", "seed 42")] > 0
     assert ("points_above_tier", "precision", "seed 42") not in values
     assert ("points_above_tier", "cases", "seed 42") in values
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17 (make system-deps)")
+def test_the_checks_find_the_same_cases_on_spark(tiny_cases, tmp_path):
+    import ibis as _ibis
+
+    from workbench.config import load_settings
+    from workbench.simulation.build import build_warehouse
+    from tests.conftest import TINY_SEED
+
+    _ibis.pyspark  # noqa: B018  (registers the backend's options; see tests/metrics/conftest.py)
+    settings = load_settings(engine="pyspark", warehouse=tmp_path / "spark", audit_dir=tmp_path / "audit")
+    build_warehouse(settings, scale="tiny", seed=TINY_SEED, progress=False)
+    with wb.session("u_pipeline", settings=settings, read_only=True) as s:
+        on_spark = run_checks(s, TINY_START, TINY_END)
+    for check, frame in tiny_cases.items():
+        assert sorted(on_spark[check]["case_key"]) == sorted(frame["case_key"]), check
+        assert on_spark[check]["amount_at_risk"].sum() == pytest.approx(frame["amount_at_risk"].sum()), check
