@@ -70,3 +70,13 @@ def test_bad_input_says_what_to_give():
     with pytest.raises(ValueError, match=r"expenses lack the columns \['current_expense'\]"):
         profit_bridge(BASE, CURRENT, by=["store"], item="skc",
                       expenses=pd.DataFrame({"store": ["S1"], "base_expense": [1.0]}))
+
+
+def test_a_group_without_a_key_is_kept_not_dropped():
+    """The online shop has no region: its margin still counts, in a group of its own."""
+    online = lambda f: f.assign(store=None)  # noqa: E731
+    both = profit_bridge(pd.concat([BASE, online(BASE)]), pd.concat([CURRENT, online(CURRENT)]), by=["store"],
+                         item="skc")
+    assert len(both) == 2 and both["store"].isna().sum() == 1
+    assert both["current_margin"].sum() == pytest.approx(2 * profit_bridge(BASE, CURRENT, ["store"], "skc")
+                                                         ["current_margin"].sum())

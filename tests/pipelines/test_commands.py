@@ -30,7 +30,7 @@ def test_list_shows_schedule_steps_in_order_and_next_run():
     assert result.exit_code == 0, result.output
     rows = {r["pipeline"]: r for r in json.loads(result.output)}
     assert rows["daily"]["steps"] == "forecast -> allocation"
-    assert rows["monthly"]["steps"] == "(no steps yet)"
+    assert rows["monthly"]["steps"] == "consignment_write_down -> finance_report"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d 02:30 \S+", rows["daily"]["next_run"])
 
 
@@ -56,7 +56,7 @@ def test_validate_passes_the_shipped_pipelines():
     result = wb_cli("validate")
     assert result.exit_code == 0, result.output
     assert "ok: daily (2 steps: forecast -> allocation)" in result.output
-    assert "ok: monthly (no steps yet)" in result.output
+    assert "ok: monthly (2 steps: consignment_write_down -> finance_report)" in result.output
 
 
 def test_validate_reports_every_bad_file_and_exits_1(home):

@@ -1,4 +1,4 @@
-"""``export: [pdf]``: a succeeded step's archived HTML printed to PDF by a real headless Chromium."""
+"""``export: [pdf]``: a succeeded step's notebook printed to PDF (without its code) by a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def test_a_succeeded_step_is_archived_as_pdf_with_its_headings_and_outputs(tmp_p
     assert files.pdf.read_bytes().startswith(b"%PDF")
     text = _text(files.pdf)
     assert "Consignment write-down, November" in text and "journal total 890.00" in text
+    assert "print(total)" not in text and "jp-InputArea" in html.read_text()  # the code stays in the HTML only
 
 
 @needs_chromium

@@ -21,8 +21,17 @@ def test_daily_scores_the_forecast_then_plans_allocation_from_it():
     assert all({"as_of", "run_id"} <= set(s.parameter_template()) for s in daily.steps)
 
 
-def test_weekly_retrains_then_reviews_and_monthly_waits_for_its_notebooks():
+def test_weekly_retrains_then_reviews_and_reports_the_week():
     weekly = load_pipeline("weekly")
     assert weekly.step("forecast_retrain").parameters["mode"] == "train"
     assert weekly.step("model_review").depends_on == ("forecast_retrain",)  # the gate sees the new challenger
-    assert load_pipeline("monthly").steps == ()
+    report = weekly.step("finance_report")
+    assert report.parameters["period"] == "week" and report.exports == ("pdf",)
+
+
+def test_monthly_writes_down_the_consignment_stock_before_the_report_shows_it():
+    monthly = load_pipeline("monthly")
+    assert [s.name for s in order(monthly)] == ["consignment_write_down", "finance_report"]
+    assert monthly.step("finance_report").depends_on == ("consignment_write_down",)
+    assert monthly.step("consignment_write_down").outputs == ("marts.consignment_write_down",)
+    assert monthly.step("finance_report").exports == ("pdf",)

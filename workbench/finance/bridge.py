@@ -45,8 +45,9 @@ def profit_bridge(base: pd.DataFrame, current: pd.DataFrame, by: list[str], item
     shared = (both["units_0"] > 0) & (both["units_1"] > 0)
     parts = _effects(both[shared], by)
     rest = both[~shared].assign(new_and_ended=lambda f: f["margin_1"] - f["margin_0"])
-    totals = both.groupby(by, sort=True)[["margin_0", "margin_1"]].sum()
-    out = totals.join(parts, how="left").join(rest.groupby(by)[["new_and_ended"]].sum(), how="left").fillna(0.0)
+    totals = both.groupby(by, sort=True, dropna=False)[["margin_0", "margin_1"]].sum()
+    ended = rest.groupby(by, dropna=False)[["new_and_ended"]].sum()  # dropna=False: the online shop has no region
+    out = totals.join(parts, how="left").join(ended, how="left").fillna(0.0)
     out = out.rename(columns={"margin_0": "base_margin", "margin_1": "current_margin"})
     out["expense"] = 0.0
     if expenses is not None:
@@ -87,7 +88,7 @@ def _effects(shared: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         "markdown": -q1 * (per_unit["markdown_1"] - per_unit["markdown_0"]),
         "cost": -q1 * (per_unit["cogs_1"] - per_unit["cogs_0"]),
     })
-    g = lines.groupby(by, sort=True).sum(numeric_only=True)
+    g = lines.groupby(by, sort=True, dropna=False).sum(numeric_only=True)
     base_unit_margin = g["m0_q0"] / g["q0"]
     g["volume"] = (g["q1"] - g["q0"]) * base_unit_margin
     g["mix"] = g["m0_q1"] - g["q1"] * base_unit_margin
@@ -99,7 +100,7 @@ def _with_expenses(out: pd.DataFrame, expenses: pd.DataFrame, by: list[str]) -> 
     if missing:
         raise ValueError(f"expenses lack the columns {missing}; give one row per {' × '.join(by)} "
                          "with base_expense and current_expense")
-    e = expenses.groupby(by)[["base_expense", "current_expense"]].sum()
+    e = expenses.groupby(by, dropna=False)[["base_expense", "current_expense"]].sum()
     out = out.join(e, how="outer").fillna(0.0)  # a group with costs and no sales still counts
     out["expense"] = -(out["current_expense"] - out["base_expense"])
     out["base_contribution"] = out["base_margin"] - out["base_expense"]

@@ -18,7 +18,7 @@ import pandas as pd
 from workbench.dates import parse_day
 from workbench.finance import b_goods, stock_age, store_model, write_down
 from workbench.finance import pnl as pnl_module
-from workbench.finance.risk import run_checks
+from workbench.finance.risk import run_checks, write_cases
 from workbench.finance.bridge import profit_bridge
 from workbench.finance.period import by_columns, checked_by
 from workbench.finance.periods import Period, check_periods, comparison_period, read_period
@@ -28,8 +28,8 @@ __all__ = ["FinanceReport", "build_report", "bridge_sales", "headline", "report_
 BRIDGE_BY = ("store", "region", "brand", "channel")  # not month: the two periods' months differ
 HEADLINE = ("net_sales", "markdown_cost", "gross_margin", "margin_rate", "commission", "store_costs", "contribution",
             "plan_net_sales", "plan_attainment")
-COSTS_HIDDEN = ("unit costs are hidden for your role: cost of goods, margin, contribution, the profit bridge "
-                "and the write-down are left out")
+COSTS_HIDDEN = ("unit costs are hidden for your role: cost of goods, margin, contribution, the profit bridge, "
+                "the write-down and the store review are left out")
 
 
 @dataclass
@@ -57,6 +57,12 @@ class FinanceReport:
     @property
     def shows_costs(self) -> bool:
         return self.bridge is not None
+
+    def save(self, session: Any) -> dict[str, int]:
+        """Keep the report's lists for the apps: the period's risk cases (``marts.risk_cases``) and the B-goods
+        markdown suggestions (``marts.b_goods_markdown``), each replacing its own period's rows; rows written."""
+        return {"marts.risk_cases": write_cases(session, self.risk, self.period.start, self.period.end),
+                "marts.b_goods_markdown": b_goods.write_b_goods_markdown(session, self.period.end)}
 
     def describe(self) -> str:
         lines = [f"Finance report for {self.user} ({self.role}): {self.period} against {self.comparison}, "

@@ -11,8 +11,10 @@ from IPython.display import Markdown
 
 from workbench.finance import charts
 from workbench.finance.report import FinanceReport
+from workbench.finance.write_down import WriteDownResult
 
-__all__ = ["headline", "units", "bridge", "stock", "b_goods", "write_down", "risk", "stores", "notes"]
+__all__ = ["headline", "units", "bridge", "stock", "b_goods", "write_down", "risk", "stores", "saved", "notes",
+           "write_down_of", "table"]
 
 TOP = 20  # rows of a long list a reader sees; the whole list is in the report object and the marts
 
@@ -62,9 +64,13 @@ def b_goods(report: FinanceReport) -> list:
 
 
 def write_down(report: FinanceReport) -> list:
-    result = report.write_down
-    if result is None:
+    if report.write_down is None:
         return [Markdown("_The consignment write-down needs unit costs; see the notes below._")]
+    return write_down_of(report.write_down)
+
+
+def write_down_of(result: WriteDownResult) -> list:
+    """A month's write-down: what was valued, the journal total, and the summary per counter and season."""
     said = (f"Consignment stock at the snapshot of {result.snapshot_date}: {int(result.lines['units'].sum()):,} "
             f"units, {result.lines['value_before'].sum():,.0f} CNY at cost; journal total "
             f"**{result.journal_total:,.2f} CNY** for {result.month:%Y-%m}.")
@@ -91,6 +97,14 @@ def stores(report: FinanceReport) -> list:
     if report.new_stores is not None and len(report.new_stores):
         shown.append(table(report.new_stores, ("ramp_up", "share_of_month_open")))
     return shown
+
+
+def saved(report: FinanceReport, session, write: bool) -> list:
+    """Write the report's lists to their marts when ``write`` (a pipeline run), and say what was written."""
+    if not write:
+        return [Markdown("_Not written (write = False): the risk cases and B-goods suggestions stay in this notebook._")]
+    rows = report.save(session)
+    return [Markdown("\n".join(f"- {table}: {n:,} rows for {report.period}" for table, n in rows.items()))]
 
 
 def notes(report: FinanceReport) -> list:

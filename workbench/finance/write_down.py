@@ -46,6 +46,7 @@ import yaml
 from workbench.config import CONF_DIR
 
 __all__ = ["WriteDownRules", "load_rules", "rules_from", "write_down", "journal_total", "STOCK_COLUMNS",
+           "describe", "largest", "post",
            "WriteDownResult", "monthly_write_down", "write", "TABLE"]
 
 STOCK_COLUMNS = ("sku_id", "store_id", "units", "unit_cost", "age_months", "expected_price")
@@ -186,6 +187,31 @@ def write(session, result: WriteDownResult) -> int:
     if result.lines.empty:
         raise ValueError(f"no consignment stock at {result.snapshot_date}: nothing to write for {result.month:%Y-%m}")
     return session.write(TABLE, _mart_rows(result.lines), mode="replace_where", where={"month": result.month})
+
+
+def describe(result: WriteDownResult) -> str:
+    """The month's write-down in a few lines, for the notebook and the run log."""
+    lines = result.lines
+    said = [f"Consignment write-down {result.month:%Y-%m} (stock snapshot {result.snapshot_date}): "
+            f"{lines['store_id'].nunique()} counter(s), {len(lines):,} lines, {int(lines['units'].sum()):,} units",
+            f"  at cost {lines['value_before'].sum():,.2f} CNY, after {lines['value_after'].sum():,.2f} CNY; "
+            f"journal total {result.journal_total:,.2f} CNY"]
+    if len(result.b_units):
+        said.append(f"  {int(result.b_units['units'].sum()):,} B-goods units on the counters are left to the "
+                    "B-goods rules (finance.b_goods)")
+    return "\n".join(said)
+
+
+def largest(result: WriteDownResult, n: int = 20) -> pd.DataFrame:
+    """The ``n`` lines with the largest write-down (ties by counter and SKU, so a re-run lists the same)."""
+    hit = result.lines[result.lines["write_down"] > 0]
+    return hit.sort_values(["write_down", "store_id", "sku_id"], ascending=[False, True, True]).head(n)
+
+
+def post(session, result: WriteDownResult) -> str:
+    """Write the month's lines (:func:`write`) and say what the journal carries."""
+    rows = write(session, result)
+    return f"{rows:,} lines written to {TABLE} for {result.month:%Y-%m}; journal total {result.journal_total:,.2f} CNY"
 
 
 def _first_of_month(month) -> dt.date:

@@ -1,5 +1,5 @@
 """The archive of executed notebooks: ``<runs_dir>/<pipeline>/<as_of>/<run_id>/<step>.ipynb`` and ``.html``
-(and ``.pdf`` for a step with ``export: [pdf]``).
+(and ``.pdf``, the outputs without the code, for a step with ``export: [pdf]``).
 
 Every attempt is kept, a failed or killed one too (Papermill saves the
 notebook cell by cell, so a partial run shows how far it got), so that a
@@ -66,22 +66,30 @@ def to_html(ipynb: Path, html: Path) -> Path | None:
     return html
 
 
-def to_pdf(html: Path, pdf: Path, chromium: str | Path = "/usr/bin/chromium") -> Path:
-    """Print the archived HTML to PDF with headless Chromium, as a reader would print it from the browser.
+def to_pdf(ipynb: Path, pdf: Path, chromium: str | Path = "/usr/bin/chromium") -> Path:
+    """Print the executed notebook to PDF with headless Chromium: the report as a reader prints it, its
+    outputs and text without the code (the archived .ipynb and HTML keep the code for analysts).
 
     The page may load nothing from the network (the report must read the same offline), so every host
     name resolves to nothing. Raises RuntimeError saying what to install or fix.
     """
     if not Path(chromium).is_file():
-        raise RuntimeError(f"no Chromium at {chromium} to print {html.name} to PDF: install the Debian package "
+        raise RuntimeError(f"no Chromium at {chromium} to print {ipynb.name} to PDF: install the Debian package "
                            "`chromium` (make system-deps), or set pipelines.chromium in workbench.yaml")
-    with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    with tempfile.TemporaryDirectory(prefix="wb-chromium-") as work:
+        page = Path(work) / "report.html"
+        page.write_text(body, encoding="utf-8")
         args = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--virtual-time-budget=10000", f"--print-to-pdf={pdf}", html.resolve().as_uri()]
+                f"--user-data-dir={work}/profile", "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--virtual-time-budget=10000", f"--print-to-pdf={pdf}", page.as_uri()]
         done = subprocess.run(args, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
     if done.returncode != 0 or not pdf.is_file():
-        raise RuntimeError(f"Chromium could not print {html.name} to PDF (exit {done.returncode}): "
+        raise RuntimeError(f"Chromium could not print {ipynb.name} to PDF (exit {done.returncode}): "
                            f"{done.stderr.strip()[-500:]}")
     return pdf
 
@@ -105,7 +113,7 @@ def archive(files: AttemptFiles, status: str, error: str | None, exports: tuple[
         return files.ipynb, None
     if "pdf" in exports and status == "succeeded" and html is not None:
         try:
-            to_pdf(html, files.pdf, chromium)
+            to_pdf(files.ipynb, files.pdf, chromium)
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
             log.error("no PDF of %s: %s", files.html, err)
     return files.ipynb, html

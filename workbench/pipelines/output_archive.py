@@ -58,7 +58,8 @@ def save(settings: Settings, run_id: str, as_of: dt.date, tables: tuple[str, ...
         for table in tables:
             if s.table_exists(table):
                 t = s.table(table)
-                rows = t.filter(t.as_of == as_of, t.run_id == run_id).to_pyarrow()
+                mine = t.run_id == run_id  # a mart kept per month or period has no as_of: the run id alone
+                rows = t.filter(mine & (t.as_of == as_of) if "as_of" in t.columns else mine).to_pyarrow()
             else:  # the step never created it: nothing of this run there
                 rows = spec(table).arrow_schema().empty_table()
             path = folder / f"{table}.parquet"
