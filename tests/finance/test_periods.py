@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from workbench.finance.periods import check_periods, comparison_period, read_period
+from workbench.finance.period import check_periods, comparison_period, read_period
 
 D = dt.date
 

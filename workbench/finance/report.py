@@ -20,8 +20,7 @@ from workbench.finance import b_goods, stock_age, store_model, write_down
 from workbench.finance import pnl as pnl_module
 from workbench.finance.risk import run_checks, write_cases
 from workbench.finance.bridge import profit_bridge
-from workbench.finance.period import by_columns, checked_by
-from workbench.finance.periods import Period, check_periods, comparison_period, read_period
+from workbench.finance.period import Period, by_columns, check_periods, checked_by, comparison_period, read_period
 
 __all__ = ["FinanceReport", "build_report", "bridge_sales", "headline", "report_period", "BRIDGE_BY"]
 

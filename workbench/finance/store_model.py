@@ -29,9 +29,6 @@ Settings: ``finance.store_model`` of ``workbench/conf/workbench.yaml``.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -39,13 +36,13 @@ from typing import Any, Mapping
 import ibis
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from workbench.config import CONF_DIR
+from workbench.finance.conf import finance_section
+from workbench.finance.period import first_of_month
 
 __all__ = ["StoreModelSettings", "load_settings", "settings_from", "store_month_panel", "store_attributes",
            "StoreModel", "fit_store_model", "actual_vs_predicted", "closing_suggestions", "damped_trend",
@@ -104,9 +101,7 @@ def settings_from(raw: Mapping[str, Any]) -> StoreModelSettings:
 
 def load_settings(config_file: Path | None = None) -> StoreModelSettings:
     """``finance.store_model`` of the settings file (``WB_CONFIG``); defaults where it is absent."""
-    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("finance") or {}
-    return settings_from(raw.get("store_model") or {})
+    return settings_from(finance_section("store_model", config_file, required=False))
 
 
 # --- reading: the monthly panel and the attributes, through the governed session ----------------------------
@@ -133,9 +128,9 @@ def store_month_panel(session, start=None, end=None) -> pd.DataFrame:
     rate = (panel.store_type == "consignment").ifelse(panel.commission_rate.fill_null(0.0), 0.0)
     panel = panel.mutate(commission=panel.net_sales * rate)
     if start is not None:
-        panel = panel.filter(panel.month >= _month(start))
+        panel = panel.filter(panel.month >= first_of_month(start))
     if end is not None:
-        panel = panel.filter(panel.month <= _month(end))
+        panel = panel.filter(panel.month <= first_of_month(end))
     frame = panel.order_by(["store_id", "month"]).to_pandas()
     if frame.empty:
         raise ValueError(f"no sales or store costs you may see for {start or 'the start'} .. {end or 'the end'}: "
@@ -288,18 +283,6 @@ def _reason(run: int, loss: float, forecast: np.ndarray, settings: StoreModelSet
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-def _month(value) -> dt.date:
-    """The first day of a month given as a date or as text ``YYYY-MM`` / ``YYYY-MM-DD`` (nothing looser)."""
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value.strip()):
-        try:
-            value = pd.Timestamp(value.strip())
-        except ValueError:
-            pass
-    if not isinstance(value, dt.date):  # pd.Timestamp and datetime are dates too
-        raise ValueError(f"{value!r} is not a month: give a date or 'YYYY-MM'")
-    return dt.date(value.year, value.month, 1)
-
 
 def _checked_panel(panel: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("store_id", "month", "net_sales", "contribution") if c not in panel.columns]

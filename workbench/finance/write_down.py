@@ -31,8 +31,6 @@ governed session and writes ``marts.consignment_write_down``, replacing that mon
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -41,9 +39,9 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
 
-from workbench.config import CONF_DIR
+from workbench.finance.conf import finance_section
+from workbench.finance.period import first_of_month
 
 __all__ = ["WriteDownRules", "load_rules", "rules_from", "write_down", "journal_total", "STOCK_COLUMNS",
            "describe", "largest", "post",
@@ -63,11 +61,7 @@ class WriteDownRules:
 
 def load_rules(config_file: Path | None = None) -> WriteDownRules:
     """``finance.consignment_write_down`` of the settings file (``WB_CONFIG``)."""
-    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("finance") or {}
-    if "consignment_write_down" not in raw:
-        raise ValueError(f"{path} has no finance.consignment_write_down rules: add them (see workbench/conf/workbench.yaml)")
-    return rules_from(raw["consignment_write_down"] or {})
+    return rules_from(finance_section("consignment_write_down", config_file))
 
 
 def rules_from(raw: Mapping[str, Any], where: str = "finance.consignment_write_down") -> WriteDownRules:
@@ -165,7 +159,7 @@ def monthly_write_down(session, month, rules: WriteDownRules | None = None) -> W
     written then). A month whose end lies outside the stock snapshots raises a ``ValueError``.
     """
     rules = rules or load_rules()
-    first = _first_of_month(month)
+    first = first_of_month(month)
     month_end = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()
     snapshot = _snapshot_for(session, first, month_end)
     stock, b_units = _counter_stock(session, snapshot, month_end)
@@ -212,18 +206,6 @@ def post(session, result: WriteDownResult) -> str:
     """Write the month's lines (:func:`write`) and say what the journal carries."""
     rows = write(session, result)
     return f"{rows:,} lines written to {TABLE} for {result.month:%Y-%m}; journal total {result.journal_total:,.2f} CNY"
-
-
-def _first_of_month(month) -> dt.date:
-    """The first day of ``month``: a date, or text ``YYYY-MM`` / ``YYYY-MM-DD`` (nothing looser)."""
-    if isinstance(month, str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", month.strip()):
-        try:
-            month = pd.Timestamp(month.strip())
-        except ValueError:
-            pass
-    if not isinstance(month, dt.date):  # pd.Timestamp and datetime are dates too
-        raise ValueError(f"month {month!r}: give a month such as '2025-11' or a date in it")
-    return dt.date(month.year, month.month, 1)
 
 
 def _snapshot_for(session, first: dt.date, month_end: dt.date) -> dt.date:

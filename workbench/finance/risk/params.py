@@ -7,14 +7,11 @@ know, or a value that makes no sense, is refused with the path to fix.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
-from workbench.config import CONF_DIR
+from workbench.finance.conf import finance_section
 
 __all__ = ["DEFAULTS", "RiskSettings", "load_risk_settings", "risk_settings_from"]
 
@@ -48,9 +45,7 @@ class RiskSettings:
 
 def load_risk_settings(config_file: Path | None = None) -> RiskSettings:
     """``finance.risk`` of the settings file (``WB_CONFIG``); every check at its defaults if absent."""
-    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("finance") or {}
-    return risk_settings_from(raw.get("risk") or {})
+    return risk_settings_from(finance_section("risk", config_file, required=False))
 
 
 def risk_settings_from(raw: Mapping[str, Any], where: str = WHERE) -> RiskSettings:
