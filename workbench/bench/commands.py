@@ -281,6 +281,29 @@ def risk(scale: str, seeds: str, folder: Path | None, json_path: Path | None) ->
     click.echo(f"JSON: {report.write_json(json_path)}")
 
 
+@bench.command("finance")
+@click.option("--warehouse", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The DuckDB warehouse to read (e.g. one built by `wb demo-data --scale demo`).")
+@click.option("--year", type=int, default=2025, show_default=True, help="The year the P&L covers.")
+@click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--user", default="u_finance", show_default=True, help="Whose governed session reads.")
+@click.option("--scale", type=click.Choice(SCALES), default=None, help="The warehouse's scale, for the JSON.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
+def finance(warehouse: Path, year: int, repeats: int, user: str, scale: str | None, json_path: Path | None) -> None:
+    """Time the finance report's reads: P&L, stock by age, B-goods, the whole report.
+
+    \b
+    Example:
+      wb bench finance --warehouse /tmp/demo.duckdb --scale demo --repeats 5 --json bench-results/finance-demo.json
+    """
+    from workbench.finance.bench import measure
+
+    with click.progressbar(length=6, label="finance reads", file=sys.stderr) as bar:
+        report = measure(warehouse, year, repeats, user, scale, step=lambda name: bar.update(1))
+    report.print_table()
+    click.echo(f"JSON: {report.write_json(json_path)}")
+
+
 def _risk_chain(scale: str, seed: int, folder: Path):
     """Settings of folder/chain-SCALE-SEED.duckdb, generated first unless it holds that chain already."""
     from workbench.config import load_settings
