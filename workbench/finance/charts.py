@@ -7,6 +7,7 @@ Voila app the bokeh backend makes the same objects interactive.
 
 from __future__ import annotations
 
+import holoviews as hv
 import hvplot.pandas  # noqa: F401  (registers .hvplot on DataFrames)
 import pandas as pd
 
@@ -39,17 +40,22 @@ def bridge_chart(bridge: pd.DataFrame, title: str = "Profit bridge: what moved c
                             title=title, legend="top_right", **SIZE)
 
 
-def units_chart(pnl: pd.DataFrame, by: list[str], title: str = "Net sales and contribution by unit"):
-    """Net sales beside contribution (or the plan, when costs are hidden) per unit of management."""
+def units_chart(pnl: pd.DataFrame, by: list[str]):
+    """Net sales and contribution (or the plan, when costs are hidden) per unit of management, side by side:
+    the 20 largest units by net sales."""
     measures = [m for m in ("net_sales", "contribution", "plan_net_sales") if m in pnl.columns][:2]
-    frame = pnl.assign(unit=label_column(pnl, by)).sort_values("net_sales", ascending=False).head(20)
-    return frame.hvplot.bar(x="unit", y=measures, rot=30, ylabel="CNY", title=title, legend="top_right", **SIZE)
+    frame = pnl.assign(unit=label_column(pnl, by)).sort_values("net_sales").tail(20)
+    charts = [frame.hvplot.barh(x="unit", y=m, title=m.replace("_", " ").capitalize() + " by unit", xlabel="",
+                                ylabel="CNY", width=360, height=320) for m in measures]
+    return hv.Layout(charts).cols(2)
 
 
 def trend_chart(by_month: pd.DataFrame, title: str = "Net sales against plan by month"):
+    """The monthly trend of net sales, the plan and gross margin (those the reader may see), as lines."""
     measures = [m for m in ("net_sales", "plan_net_sales", "gross_margin") if m in by_month.columns]
-    frame = by_month.assign(month=pd.to_datetime(by_month["month"]).dt.strftime("%Y-%m"))
-    return frame.hvplot.bar(x="month", y=measures, ylabel="CNY", title=title, legend="top_right", **SIZE)
+    frame = by_month.assign(month=pd.to_datetime(by_month["month"]))
+    return frame.hvplot.line(x="month", y=measures, ylabel="CNY", xlabel="", title=title, legend="top_left",
+                             **SIZE)
 
 
 def stock_age_chart(by_age: pd.DataFrame, title: str = "Stock by age since receipt"):

@@ -25,6 +25,7 @@ from workbench.finance.period import Period, by_columns, check_periods, checked_
 __all__ = ["FinanceReport", "build_report", "bridge_sales", "headline", "report_period", "BRIDGE_BY"]
 
 BRIDGE_BY = ("store", "region", "brand", "channel")  # not month: the two periods' months differ
+NO_REGION = "(no region)"  # the online shop and the DC belong to no sales region
 HEADLINE = ("net_sales", "markdown_cost", "gross_margin", "margin_rate", "commission", "store_costs", "contribution",
             "plan_net_sales", "plan_attainment")
 COSTS_HIDDEN = ("unit costs are hidden for your role: cost of goods, margin, contribution, the profit bridge, "
@@ -42,7 +43,7 @@ class FinanceReport:
     by: list[str]
     headline: pd.DataFrame  # one row per measure: current, comparison, change, change %
     pnl: pd.DataFrame  # the period's P&L by ``by``
-    pnl_by_month: pd.DataFrame  # the period's P&L by month (the trend)
+    pnl_by_month: pd.DataFrame  # the P&L by month over the twelve months to the period's end (the trend)
     bridge: pd.DataFrame | None  # the profit bridge by ``by``; None when costs are hidden
     stock: pd.DataFrame  # stock at the period's end by ``by``: values, slow stock, B-goods, consignment, cover
     stock_by_age: pd.DataFrame  # the same stock by age bucket, quality and consignment
@@ -107,10 +108,10 @@ def build_report(session: Any, period: str | Period, compare: str | Period | Non
         notes.append(f"no sales in the comparison period {base} that you may read: changes are left blank")
     report = FinanceReport(
         user=_name(session.user), role=_name(session.role), period=now, comparison=base, by=by,
-        headline=headline(current, previous), pnl=current,
-        pnl_by_month=pnl_module.pnl_report(session, now.start, now.end, ["month"], rules).to_pandas(),
-        bridge=_bridge(session, now, base, by, rules) if costs and previous is not None else None,
-        stock=stock_age.stock_summary_report(session, now.end, by).to_pandas(),
+        headline=headline(current, previous), pnl=_named(current),
+        pnl_by_month=_trend(session, now, rules),
+        bridge=_named(_bridge(session, now, base, by, rules)) if costs and previous is not None else None,
+        stock=_named(stock_age.stock_summary_report(session, now.end, by).to_pandas()),
         stock_by_age=stock_age.stock_age_report(session, now.end, []).to_pandas(),
         b_goods=b_goods.b_goods_report(session, now.end).to_pandas(),
         risk=run_checks(session, now.start, now.end), notes=notes)
@@ -183,6 +184,19 @@ def _expenses(session: Any, now: Period, base: Period, by: list[str], rules, col
         spent = t.get("store_costs", 0.0) + t.get("commission", 0.0)
         frames.append(t[cols].assign(**{name: spent}).set_index(cols))
     return frames[0].join(frames[1], how="outer").fillna(0.0).reset_index()
+
+
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a region (online, DC) labelled so, not shown as None."""
+    return frame.fillna({"region": NO_REGION}) if "region" in frame.columns else frame
+
+
+def _trend(session: Any, now: Period, rules) -> pd.DataFrame:
+    """The P&L by month over the twelve months to the period's end, or from the first day with sales."""
+    year_back = (pd.Timestamp(now.end) - pd.DateOffset(months=11)).date().replace(day=1)
+    data_start = parse_day(session.table("core.sales").sale_date.min().execute())
+    first = max(min(now.start, year_back), data_start)
+    return pnl_module.pnl_report(session, first, now.end, ["month"], rules).to_pandas()
 
 
 def _pnl_or_empty(session: Any, period: Period, by: list[str], rules) -> pd.DataFrame | None:

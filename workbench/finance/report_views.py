@@ -22,6 +22,8 @@ TOP = 20  # rows of a long list a reader sees; the whole list is in the report o
 def table(frame: pd.DataFrame, percent: tuple[str, ...] = (), signed: tuple[str, ...] = ()):
     """A readable table: thousands separators, whole CNY, shares as percentages (changes signed), no index."""
     numbers = [c for c in frame.select_dtypes("number").columns if c not in (*percent, *signed)]
+    frame = frame.assign(**{c: frame[c].round(0) + 0.0 for c in numbers},  # + 0.0: no "-0" for a tiny negative
+                         **{c: frame[c].dt.strftime("%Y-%m-%d") for c in frame.select_dtypes("datetime").columns})
     styled = frame.style.hide(axis="index").format("{:,.0f}", subset=numbers, na_rep="")
     styled = styled.format("{:.1%}", subset=[c for c in percent if c in frame.columns], na_rep="")
     return styled.format("{:+.1%}", subset=[c for c in signed if c in frame.columns], na_rep="")
@@ -59,8 +61,10 @@ def b_goods(report: FinanceReport) -> list:
         return [Markdown("_No B-goods old enough for a forced markdown in your stores._")]
     said = (f"{int(frame['units'].sum()):,} B-goods units at {frame['store_id'].nunique()} location(s) are due a "
             f"forced markdown; expected recovery {frame['expected_recovery'].sum():,.0f} CNY.")
-    top = frame.sort_values("expected_recovery", ascending=False).head(TOP)
-    return [Markdown(said), table(top, ("depth", "expected_sell_through"))]
+    shown = ["store_id", "sku_id", "units", "flagged_from", "age_months", "full_price", "depth", "suggested_price",
+             "channel", "expected_recovery", "rule"]
+    top = frame.sort_values("expected_recovery", ascending=False).head(TOP)[shown]
+    return [Markdown(said), table(top, ("depth",))]
 
 
 def write_down(report: FinanceReport) -> list:
