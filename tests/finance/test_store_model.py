@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench.finance.store_model import (StoreModelSettings, actual_vs_predicted, closing_suggestions,
-                                           damped_trend, fit_store_model, load_settings, settings_from,
-                                           store_attributes, store_month_panel)
+from workbench.finance.store_closing import closing_suggestions, damped_trend
+from workbench.finance.store_model import (StoreModelSettings, actual_vs_predicted, fit_store_model, load_settings,
+                                           settings_from, store_attributes, store_month_panel)
 
 MONTHS = pd.date_range("2024-07-01", periods=18, freq="MS")
 

@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from workbench.dates import parse_day
-from workbench.finance import b_goods, stock_age, store_model, write_down
+from workbench.finance import b_goods, stock_age, store_closing, store_model, write_down
 from workbench.finance import pnl as pnl_module
 from workbench.finance.risk import run_checks, write_cases
 from workbench.finance.bridge import profit_bridge
@@ -129,7 +129,7 @@ def _add_cost_sections(report: FinanceReport, session: Any, now: Period) -> None
     try:
         panel = store_model.store_month_panel(session, end=now.end)
         stores = store_model.store_attributes(session)
-        report.closing = store_model.closing_suggestions(panel, store_model.load_settings(), stores)
+        report.closing = store_closing.closing_suggestions(panel, store_model.load_settings(), stores)
         model = store_model.fit_store_model(panel, stores, store_model.load_settings())
         report.new_stores = store_model.actual_vs_predicted(model, panel, stores)
     except ValueError as err:
