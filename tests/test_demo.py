@@ -1,4 +1,5 @@
-"""The main job: `wb demo` builds the chain once, summarises it through the governed door, runs the daily pipeline."""
+"""The main job: `wb demo` builds the chain once, summarises it through the governed door, runs the daily pipeline
+and, as the data ends on a month end, the monthly one."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def test_wb_demo_builds_once_then_reuses_the_warehouse_and_the_champion(first_ru
     assert "Net sales 净销售额" in first and "Stores by region" in first
     assert "no champion of demo_forecast_" in first and "version 1 promoted to champion" in first
     assert "Running the daily pipeline for 2025-12-31" in first and "all 2 steps succeeded" in first
+    assert "Running the monthly pipeline for 2025-12-31" in first  # the last day ends a month
+    pdfs = list(Path(demo_env["WB_RUNS_DIR"]).glob("monthly/2025-12-31/*/finance_report.pdf"))
+    assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
     second = _wb_demo(demo_env)
     assert "is up to date (tiny, seed 5)" in second
     assert "Generating" not in second

@@ -4,7 +4,9 @@ It builds the simulated chain if the warehouse is missing or was built from
 another scale or seed, prints a short summary of the chain read through the
 governed door as the head-office user, with the KPIs from the metrics layer,
 then runs the ``daily`` pipeline (forecast with the champion, then the
-allocation plan) for the last day of data, as the scheduler would each night.
+allocation plan) for the last day of data, as the scheduler would each night,
+and, when that day ends a month, the ``monthly`` one (the consignment
+write-down, then the month's finance report as HTML and PDF).
 The forecast needs a champion: the first time, the model is trained on the
 data up to that day and sent through the review gate, which with nothing to
 beat scores it on one backtest window. Later capabilities (apps) join this job.
@@ -169,8 +171,9 @@ def ensure_champion(settings: Settings, as_of: dt.date) -> None:
 
 
 @click.pass_context
-def _run_daily(ctx: click.Context, settings: Settings, as_of: dt.date) -> None:
-    """``wb run daily --as-of`` the last day of data, with an MLflow server for the block (started if none runs)."""
+def _run_pipelines(ctx: click.Context, settings: Settings, as_of: dt.date) -> None:
+    """``wb run daily --as-of`` the last day of data, with an MLflow server for the block (started if none runs);
+    then ``wb run monthly`` when that day ends a month."""
     from workbench.pipelines.run_commands import run
     from workbench.tracking.server import running_server
 
@@ -179,6 +182,10 @@ def _run_daily(ctx: click.Context, settings: Settings, as_of: dt.date) -> None:
         ensure_champion(settings, as_of)
         click.echo(f"Running the daily pipeline for {as_of} (wb run daily --as-of {as_of}) ...")
         ctx.invoke(run, name="daily", as_of=str(as_of), params=(), user=None, scope=None)
+    if (as_of + dt.timedelta(days=1)).day == 1:  # the month is complete: close it as the first of the month would
+        click.echo(f"Running the monthly pipeline for {as_of} (wb run monthly --as-of {as_of}): the consignment "
+                   "write-down, then the month's finance report as HTML and PDF ...")
+        ctx.invoke(run, name="monthly", as_of=str(as_of), params=(), user=None, scope=None)
 
 
 @click.command("summary")
@@ -197,7 +204,7 @@ def summary(engine: str | None) -> None:
 @click.option("--scale", type=click.Choice(["tiny", "demo", "large"]), default="demo", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Regenerate the warehouse even if it matches scale and seed.")
-@click.option("--no-daily", is_flag=True, help="Build and summarise only; skip the daily pipeline.")
+@click.option("--no-daily", is_flag=True, help="Build and summarise only; skip the pipelines.")
 def demo(scale: str, seed: int, rebuild: bool, no_daily: bool) -> None:
     """Set up the embedded default and run the main job: a chain summary, then the daily pipeline.
 
@@ -206,6 +213,8 @@ def demo(scale: str, seed: int, rebuild: bool, no_daily: bool) -> None:
     summary, then runs the daily pipeline (forecast, allocation plan) for the
     last day of data; the first time it trains and reviews a forecast
     champion first (MLflow: the running server, or one started for the job).
+    When that day ends a month it also runs the monthly pipeline (write-down,
+    finance report archived as HTML and PDF).
 
     \b
     Example:
@@ -225,4 +234,4 @@ def demo(scale: str, seed: int, rebuild: bool, no_daily: bool) -> None:
         click.echo(f"Warehouse {settings.warehouse} is up to date ({scale}, seed {seed}); `wb demo --rebuild` regenerates it.")
     found = _show_summary(settings)
     if not no_daily:
-        _run_daily(settings, dt.date.fromisoformat(found.window[1]))
+        _run_pipelines(settings, dt.date.fromisoformat(found.window[1]))
