@@ -53,9 +53,9 @@ def units_chart(pnl: pd.DataFrame, by: list[str]):
 def trend_chart(by_month: pd.DataFrame, title: str = "Net sales against plan by month"):
     """The monthly trend of net sales, the plan and gross margin (those the reader may see), as lines."""
     measures = [m for m in ("net_sales", "plan_net_sales", "gross_margin") if m in by_month.columns]
-    frame = by_month.assign(month=pd.to_datetime(by_month["month"]))
+    frame = by_month.assign(month=pd.to_datetime(by_month["month"]).dt.strftime("%Y-%m"))
     return frame.hvplot.line(x="month", y=measures, ylabel="CNY", xlabel="", title=title, legend="top_left",
-                             **SIZE)
+                             rot=45, **SIZE)
 
 
 def stock_age_chart(by_age: pd.DataFrame, title: str = "Stock by age since receipt"):
