@@ -110,7 +110,7 @@ def build_report(session: Any, period: str | Period, compare: str | Period | Non
         user=_name(session.user), role=_name(session.role), period=now, comparison=base, by=by,
         headline=headline(current, previous), pnl=_named(current),
         pnl_by_month=_trend(session, now, rules),
-        bridge=_named(_bridge(session, now, base, by, rules)) if costs and previous is not None else None,
+        bridge=_named(_bridge(session, now, base, by, current, previous)) if costs and previous is not None else None,
         stock=_named(stock_age.stock_summary_report(session, now.end, by).to_pandas()),
         stock_by_age=stock_age.stock_age_report(session, now.end, []).to_pandas(),
         b_goods=b_goods.b_goods_report(session, now.end).to_pandas(),
@@ -159,16 +159,19 @@ def bridge_sales(sales: ir.Table, stores: ir.Table, products: ir.Table, first: d
                                       markdown=s.discount_amount.sum(), cogs=s.cost_amount.sum())
 
 
-def _bridge(session: Any, now: Period, base: Period, by: list[str], rules) -> pd.DataFrame:
-    """The profit bridge from ``base`` to ``now``: margin effects plus the store costs' and commission's change."""
+def _bridge(session: Any, now: Period, base: Period, by: list[str], current_pnl: pd.DataFrame,
+            base_pnl: pd.DataFrame) -> pd.DataFrame:
+    """The profit bridge from ``base`` to ``now``: margin effects, plus the change in store costs and
+    commission taken from the two periods' P&L (what turns margin into contribution)."""
     tables = [session.table(t) for t in ("core.sales", "core.stores", "core.products")]
     current, before = (bridge_sales(*tables, p.start, p.end, by).to_pandas() for p in (now, base))
     cols = by_columns(by)
     if "store_code" in cols:  # the bridge keys on the store id alone; the code comes back after
         current, before = current.drop(columns="store_code"), before.drop(columns="store_code")
         cols = [c for c in cols if c != "store_code"]
-    expenses = _expenses(session, now, base, by, rules, cols)
-    out = profit_bridge(before, current, cols, "skc_id", expenses)
+    expenses = _expenses(current_pnl, "current_expense", cols).join(_expenses(base_pnl, "base_expense", cols),
+                                                                     how="outer")
+    out = profit_bridge(before, current, cols, "skc_id", expenses.fillna(0.0).reset_index())
     if "store" in by:
         codes = session.table("core.stores").select("store_id", "store_code").to_pandas()
         out = out.merge(codes, on="store_id", how="left")
@@ -176,14 +179,10 @@ def _bridge(session: Any, now: Period, base: Period, by: list[str], rules) -> pd
     return out
 
 
-def _expenses(session: Any, now: Period, base: Period, by: list[str], rules, cols: list[str]) -> pd.DataFrame:
-    """Store costs plus consignment commission per group, both periods (what turns margin into contribution)."""
-    frames = []
-    for name, p in (("current_expense", now), ("base_expense", base)):
-        t = pnl_module.pnl_report(session, p.start, p.end, by, rules).to_pandas()
-        spent = t.get("store_costs", 0.0) + t.get("commission", 0.0)
-        frames.append(t[cols].assign(**{name: spent}).set_index(cols))
-    return frames[0].join(frames[1], how="outer").fillna(0.0).reset_index()
+def _expenses(pnl: pd.DataFrame, name: str, cols: list[str]) -> pd.DataFrame:
+    """A P&L's store costs plus consignment commission per group, indexed by ``cols``."""
+    spent = pnl.get("store_costs", 0.0) + pnl.get("commission", 0.0)
+    return pnl[cols].assign(**{name: spent}).set_index(cols)
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:

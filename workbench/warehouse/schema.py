@@ -401,12 +401,9 @@ MARTS = [
         ("evidence", "string", "what the records show, in words"),
         ("run_id", "string", "run that wrote the rows (filled by the session)"),
     ], key=("period_start", "period_end", "check_name", "case_key")),
-]
-
-MARTS.append(_t(
-    "marts", "b_goods_markdown", "B-goods forced markdown suggestions (次品强制降价): price, channel and expected "
-    "recovery for B-goods flagged long enough ago, by the rules in finance.b_goods (workbench.finance.b_goods; "
-    "replaced per as_of). No cost column, so every role that reads marts may see it.", [
+    _t("marts", "b_goods_markdown", "B-goods forced markdown suggestions (次品强制降价): price, channel and "
+       "expected recovery for B-goods flagged long enough ago, by the rules in finance.b_goods "
+       "(workbench.finance.b_goods; replaced per as_of). No cost column, so every role that reads marts may see it.", [
         ("as_of", "date", "stock snapshot the suggestions were made on", False),
         ("store_id", "int32", "location holding the B-goods", False),
         ("sku_id", "int32", "item", False),
@@ -421,7 +418,8 @@ MARTS.append(_t(
         ("expected_recovery", "float64", "units x suggested price x expected sell-through (CNY)"),
         ("rule", "string", "the age band that set the depth"),
         ("run_id", "string", "run that wrote the rows (filled by the session)"),
-    ], key=("as_of", "store_id", "sku_id", "flagged_from")))
+    ], key=("as_of", "store_id", "sku_id", "flagged_from")),
+]
 
 # Operations: written by the workbench about itself (``wb run``), one row per step attempt.
 OPS = [
