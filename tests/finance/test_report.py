@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 import workbench as wb
+from workbench.finance import stock_age
 from workbench.finance.report import build_report, report_period
 
 PERIOD, COMPARE = "2025-11", "previous"  # tiny holds 2025 only
@@ -92,3 +93,12 @@ def test_an_unknown_unit_of_management_is_refused(tiny_settings):
 def test_the_report_period_of_a_run(as_of, period, start, end):
     p = report_period(as_of, period)
     assert (p.start, p.end) == (start, end)
+
+
+def test_stock_by_season_and_age_adds_up_to_the_stock_at_cost(reports):
+    report = reports["u_finance"]
+    seasons = stock_age.by_age_bucket(report.stock_by_age, "season")
+    labels = [label for _, label in stock_age.load_rules().buckets]
+    assert list(seasons.columns) == ["season", *labels]
+    assert set(seasons["season"]) == set(report.stock_by_age["season"])
+    assert seasons[labels].to_numpy().sum() == pytest.approx(report.stock["cost_value"].sum())

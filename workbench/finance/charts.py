@@ -63,10 +63,8 @@ def stock_age_chart(by_age: pd.DataFrame, title: str = "Stock by age since recei
     value = "cost_value" if "cost_value" in by_age.columns else "retail_value"
     kind = (by_age["quality"].eq("B").map({True: "B-goods", False: "A stock"})
             .where(~by_age["consignment"], "consignment"))
-    frame = by_age.assign(kind=kind).pivot_table(index="age_bucket", columns="kind", values=value, aggfunc="sum",
-                                                 fill_value=0.0, sort=False).reset_index()
-    order = [label for _, label in stock_age.load_rules().buckets]
-    frame = frame.set_index("age_bucket").reindex(order, fill_value=0.0).rename_axis("age_bucket").reset_index()
+    frame = stock_age.by_age_bucket(by_age.assign(kind=kind), "kind").set_index("kind").T
+    frame = frame.rename_axis("age_bucket").reset_index()
     parts = [c for c in ("A stock", "B-goods", "consignment") if c in frame.columns]
     return frame.hvplot.bar(x="age_bucket", y=parts, stacked=True, ylabel=f"CNY ({value.replace('_', ' ')})",
                             title=title, legend="top_right", **SIZE)

@@ -46,7 +46,7 @@ class FinanceReport:
     pnl_by_month: pd.DataFrame  # the P&L by month over the twelve months to the period's end (the trend)
     bridge: pd.DataFrame | None  # the profit bridge by ``by``; None when costs are hidden
     stock: pd.DataFrame  # stock at the period's end by ``by``: values, slow stock, B-goods, consignment, cover
-    stock_by_age: pd.DataFrame  # the same stock by age bucket, quality and consignment
+    stock_by_age: pd.DataFrame  # the same stock by season, age bucket, quality and consignment
     b_goods: pd.DataFrame  # forced markdown suggestions for aged B-goods at the period's end
     risk: dict[str, pd.DataFrame]  # risk control cases found in the period, per check, largest first
     write_down: write_down.WriteDownResult | None = None  # consignment write-down of the period's last month
@@ -112,7 +112,7 @@ def build_report(session: Any, period: str | Period, compare: str | Period | Non
         pnl_by_month=_trend(session, now, rules),
         bridge=_named(_bridge(session, now, base, by, current, previous)) if costs and previous is not None else None,
         stock=_named(stock_age.stock_summary_report(session, now.end, by).to_pandas()),
-        stock_by_age=stock_age.stock_age_report(session, now.end, []).to_pandas(),
+        stock_by_age=stock_age.stock_age_report(session, now.end, ["season"]).to_pandas(),
         b_goods=b_goods.b_goods_report(session, now.end).to_pandas(),
         risk=run_checks(session, now.start, now.end), notes=notes)
     if costs:

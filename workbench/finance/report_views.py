@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown
 
-from workbench.finance import charts
+from workbench.finance import charts, stock_age
 from workbench.finance.report import FinanceReport
 from workbench.finance.write_down import WriteDownResult
 
@@ -52,7 +52,10 @@ def bridge(report: FinanceReport) -> list:
 
 
 def stock(report: FinanceReport) -> list:
-    return [charts.stock_age_chart(report.stock_by_age), table(report.stock, ("slow_share",))]
+    seasons = stock_age.by_age_bucket(report.stock_by_age, "season")
+    seasons = seasons.assign(total=seasons.drop(columns="season").sum(axis=1)).sort_values("total", ascending=False)
+    return [charts.stock_age_chart(report.stock_by_age), table(report.stock, ("slow_share",)),
+            Markdown("By season and age since receipt (CNY):"), table(seasons)]
 
 
 def b_goods(report: FinanceReport) -> list:

@@ -30,13 +30,14 @@ from typing import Any, Iterable, Mapping
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from workbench.dates import parse_day
 from workbench.finance.conf import check_fields, finance_section
 from workbench.finance.period import by_columns, checked_by
 
 __all__ = ["StockAgeRules", "load_rules", "rules_from", "fifo_ages", "stock_by_age", "stock_summary",
-           "stock_age_report", "stock_summary_report", "snapshot_on", "BY"]
+           "stock_age_report", "stock_summary_report", "snapshot_on", "by_age_bucket", "BY"]
 
 BY = ("store", "region", "brand", "channel", "season")
 FIELDS = ("buckets", "slow_from_days")
@@ -128,6 +129,15 @@ def stock_summary(aged: ir.Table, stores: ir.Table, products: ir.Table, by: Iter
         out = out.left_join(cover.select(*cols, "weeks_of_cover"), cols).select(*out.columns, "weeks_of_cover") \
             if cols else out.cross_join(cover.select("weeks_of_cover"))
     return out.order_by(cols) if cols else out
+
+
+def by_age_bucket(by_age: pd.DataFrame, rows: str, rules: StockAgeRules | None = None) -> pd.DataFrame:
+    """:func:`stock_by_age` (as pandas) turned into one row per value of ``rows`` (e.g. ``season``) and one
+    column per age bucket in the configured order, at cost when the reader sees cost, else at retail."""
+    value = "cost_value" if "cost_value" in by_age.columns else "retail_value"
+    order = [label for _, label in (rules or load_rules()).buckets]
+    table = by_age.pivot_table(index=rows, columns="age_bucket", values=value, aggfunc="sum", fill_value=0.0)
+    return table.reindex(columns=order, fill_value=0.0).rename_axis(columns=None).reset_index()
 
 
 def snapshot_on(inventory: ir.Table, as_of: Any) -> dt.date:
