@@ -36,7 +36,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from workbench.finance.conf import finance_section
+from workbench.finance.conf import check_fields, finance_section
 from workbench.finance.period import first_of_month
 
 __all__ = ["StoreModelSettings", "load_settings", "settings_from", "store_month_panel", "store_attributes",
@@ -79,10 +79,7 @@ class StoreModelSettings:
 
 def settings_from(raw: Mapping[str, Any]) -> StoreModelSettings:
     """The settings from ``finance.store_model``; a ValueError names the field to fix."""
-    known = [f.name for f in fields(StoreModelSettings)]
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ValueError(f"unknown field(s) {unknown} in finance.store_model; the fields are {', '.join(known)}")
+    check_fields(raw, tuple(f.name for f in fields(StoreModelSettings)), "finance.store_model")
     values = dict(raw)
     if "store_types" in values:
         values["store_types"] = tuple(values["store_types"] or ())

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from workbench.finance.conf import finance_section
+from workbench.finance.conf import check_fields, finance_section
 from workbench.finance.period import first_of_month
 
 __all__ = ["WriteDownRules", "load_rules", "rules_from", "write_down", "journal_total", "STOCK_COLUMNS",
@@ -66,9 +66,7 @@ def load_rules(config_file: Path | None = None) -> WriteDownRules:
 
 def rules_from(raw: Mapping[str, Any], where: str = "finance.consignment_write_down") -> WriteDownRules:
     """The rules from their configuration; a ValueError names the field to fix."""
-    unknown = sorted(set(raw) - set(FIELDS))
-    if unknown:
-        raise ValueError(f"unknown field(s) {unknown} in {where}; the fields are {', '.join(FIELDS)}")
+    check_fields(raw, FIELDS, where)
     steps = raw.get("age_rates") or []
     try:
         rates = tuple((float(s["from_months"]), float(s["rate"])) for s in steps)
