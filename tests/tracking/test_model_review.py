@@ -74,6 +74,10 @@ def test_key_metric_prefers_the_models_own_then_an_error_metric():
     assert (mr.key_metric("demand_forecast", table).metric, mr.key_metric("demand_forecast", table).level) == \
         ("wrmsse", "sku_store")
     assert mr.key_metric("other_model", table).metric != "bias"
+    only_new = pd.DataFrame({"kind": "level", "level": ["total", "total"], "metric": ["spl", "wape"],
+                             "weight": math.nan, "value": [0.9, 0.4]})
+    both = mr.compare_metrics(only_new.iloc[[1]], only_new)  # the champion logged no spl
+    assert mr.key_metric("other_model", both).metric == "wape"  # so that the card can show a change
 
 
 def test_only_the_model_reviewer_may_promote():

@@ -277,17 +277,22 @@ def metrics_table(name: str, pair: Pair | None = None, settings: Settings | None
 
 
 def key_metric(name: str, table: pd.DataFrame) -> pd.Series | None:
-    """The row a card shows: :data:`KEY_METRICS` for the model, else the first error metric by level."""
+    """The row a card shows: :data:`KEY_METRICS` for the model, else the first error metric by level
+    (one both versions logged, where there is one, so that the card can show the change)."""
     levels = table[table["kind"] == LEVEL]
     if levels.empty:
         return None
+    both = levels[levels["champion"].notna() & levels["challenger"].notna()]
     wanted = KEY_METRICS.get(name)
     if wanted:
         hit = levels[(levels["metric"] == wanted[0]) & (levels["level"] == wanted[1])]
         if len(hit):
             return hit.iloc[0]
-    errors = levels[(levels["metric"] != "bias") & ~levels["metric"].str.match(_COVERAGE.pattern)]
-    return (errors if len(errors) else levels).iloc[0]
+    for candidates in (both, levels):
+        errors = candidates[(candidates["metric"] != "bias") & ~candidates["metric"].str.match(_COVERAGE.pattern)]
+        if len(errors):
+            return errors.iloc[0]
+    return (both if len(both) else levels).iloc[0]
 
 
 def figures(run_id: str, settings: Settings | None = None) -> list[Figure]:
