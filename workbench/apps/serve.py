@@ -62,10 +62,11 @@ def panel_command(apps: AppSettings, port: int | None = None, oauth_provider: st
     return [*cmd, "--auth-module", str(AUTH_MODULE)]
 
 
-def server_env(apps: AppSettings) -> dict[str, str]:
-    secret = login.cookie_secret(apps)
-    return {**os.environ, "BOKEH_COOKIE_SECRET": secret, "WB_APPS_COOKIE_SECRET": secret,
-            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+def server_env(apps: AppSettings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, **(extra or {})}
+    secret = env.get("WB_APPS_COOKIE_SECRET") or login.cookie_secret(apps)
+    return {**env, "BOKEH_COOKIE_SECRET": secret, "WB_APPS_COOKIE_SECRET": secret,
+            "OMP_WAIT_POLICY": env.get("OMP_WAIT_POLICY", "PASSIVE")}
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:
@@ -86,7 +87,8 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def launch(name: str, cmd: list[str], url: str, apps: AppSettings, timeout_s: float = 120.0) -> Server:
+def launch(name: str, cmd: list[str], url: str, apps: AppSettings, timeout_s: float = 120.0,
+           env: dict[str, str] | None = None) -> Server:
     """Start one server detached, wait until ``url`` answers; refuse if its port is taken."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     if _port_in_use(host, int(port)):
@@ -98,7 +100,7 @@ def launch(name: str, cmd: list[str], url: str, apps: AppSettings, timeout_s: fl
         out.write(f"\n--- {dt.datetime.now().isoformat(timespec='seconds')} starting {url}\n".encode())
         out.flush()
         proc = subprocess.Popen(cmd, cwd=project_root(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=server_env(apps), start_new_session=True)
+                                env=server_env(apps, env), start_new_session=True)
     deadline = time.monotonic() + timeout_s
     while not answers(url, timeout=1.0):
         if proc.poll() is not None or time.monotonic() > deadline:
