@@ -15,7 +15,7 @@ import pytest
 
 import workbench as wb
 from tests.tracking.test_model_review import register, reviewed_model
-from workbench.apps import model_review as page
+from workbench.apps import model_review as review_page
 from workbench.tracking import model_review as mr
 from workbench.tracking import registry
 
@@ -62,15 +62,22 @@ def aliases(name: str) -> dict[str, int]:
 
 def test_no_mlflow_server_is_a_message_not_a_trace(open_session, monkeypatch):
     monkeypatch.setenv("WB_MLFLOW_URI", "http://127.0.0.1:9")  # nothing listens there
-    layout = page.view(open_session("u_analyst"))
+    layout = review_page.view(open_session("u_analyst"))
     assert any("MLflow) is not running" in a for a in alerts(layout, "warning"))
     assert not layout.select(pn.widgets.Select) and not layout.select(pn.widgets.Button)
 
 
-def test_no_registered_models_is_a_message(open_session, monkeypatch):
+def test_no_registered_models_is_a_message_in_the_frame(tiny_settings, monkeypatch):
+    """Through the lead's frame (page.build): the model reviewer may open the page and gets the message."""
+    from workbench.apps import page as frame
+
     monkeypatch.setattr(mr, "registered_models", lambda settings=None: [])
-    layout = page.view(open_session("u_model_reviewer"))
-    assert alerts(layout, "info") == [page.NO_MODELS]
+    layout, session = frame.build("model_review", "u_model_reviewer", settings=tiny_settings)
+    try:
+        assert session is not None and session.role.name == "model_reviewer"
+        assert review_page.NO_MODELS in alerts(layout, "info")
+    finally:
+        session.close()
 
 
 # --- with models on the real server --------------------------------------------------------------------------
@@ -88,25 +95,25 @@ def models(mlflow_server) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_viewer_sees_both_versions_and_cannot_promote(models, open_session):
-    layout = page.view(open_session("u_analyst"))
+    layout = review_page.view(open_session("u_analyst"))
     choose(layout, models["reviewed"])
     shown = texts(layout)
     assert "**Version 1** (champion)" in shown and "**Version 2** (challenger)" in shown
     assert "**Rejected**: challenger v2 against v1, decided by the gate" in shown
-    assert page.VIEW_ONLY in alerts(layout, "secondary")
+    assert review_page.VIEW_ONLY in alerts(layout, "secondary")
     assert not usable_buttons(layout) and not layout.select(pn.widgets.TextAreaInput)
     pngs = layout.select(pn.pane.PNG)
     assert len(pngs) == 4 and all(p.object.startswith(b"\x89PNG") for p in pngs)  # backtest + importance, twice
     tables = layout.select(pn.pane.DataFrame)
     assert len(tables) == 2  # the metrics and the gate's evidence
     metrics_html = tables[0].object.to_html()
-    assert page.BETTER in metrics_html or page.WORSE in metrics_html
+    assert review_page.BETTER in metrics_html or review_page.WORSE in metrics_html
 
 
 @pytest.mark.slow
 def test_the_reviewer_promotes_with_a_reason(models, open_session):
     name = models["reviewed"]
-    layout = page.view(open_session("u_model_reviewer"))
+    layout = review_page.view(open_session("u_model_reviewer"))
     choose(layout, name)
     buttons = usable_buttons(layout)
     assert [b.label for b in buttons] == ["Promote challenger v2 to champion"]
@@ -130,7 +137,7 @@ def test_the_reviewer_promotes_with_a_reason(models, open_session):
 
 @pytest.mark.slow
 def test_the_reviewer_is_told_to_run_the_gate_first(models, open_session):
-    layout = page.view(open_session("u_model_reviewer"))
+    layout = review_page.view(open_session("u_model_reviewer"))
     choose(layout, models["unreviewed"])
     assert not usable_buttons(layout)
     assert any(f"run `wb models review {models['unreviewed']}` first" in a for a in alerts(layout, "info"))

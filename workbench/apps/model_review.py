@@ -20,7 +20,6 @@ from workbench.tracking import model_review as mr
 from workbench.tracking.registry import ModelVersionInfo
 from workbench.tracking.server import ServerNotRunning
 
-TITLE = "Model review (模型评审)"
 VIEW_ONLY = "View only: promotion needs the model reviewer role."
 NO_MODELS = ("No registered models yet: a model appears here once a training run registers it "
              "(for the demand forecast: `wb forecast train`).")
@@ -61,7 +60,7 @@ class ModelReviewPage:
         self.settings = session.settings
         self.user = session.user.name
         self.can_promote = mr.may_promote(self.user, self.settings)
-        self.layout = pn.Column(pn.pane.Markdown(f"## {TITLE}"), sizing_mode="stretch_width")
+        self.layout = pn.Column(sizing_mode="stretch_width")  # the frame (page.py) shows the title
         self.challenger_version: int | None = None
         try:
             names = mr.registered_models(self.settings)
