@@ -176,7 +176,7 @@ def latest(decisions: pd.DataFrame) -> pd.DataFrame:
     """The decision in force per move: the latest row (by ``decided_at``) of each move key."""
     if decisions.empty:
         return decisions
-    ordered = decisions.sort_values(["decided_at", "run_id"] if "run_id" in decisions else ["decided_at"], kind="stable")
+    ordered = _keyed(decisions).sort_values(["decided_at", "run_id"] if "run_id" in decisions else ["decided_at"], kind="stable")
     return ordered.drop_duplicates(MOVE_KEY, keep="last").reset_index(drop=True)
 
 
@@ -486,8 +486,8 @@ def without_blocked(moves: pd.DataFrame, blocked: pd.DataFrame) -> pd.DataFrame:
     """``moves`` (``origin, dest, sku_id`` ...) less the blocked route × SKU."""
     if blocked is None or blocked.empty or moves.empty:
         return moves
-    hit = moves[ROUTE_SKU].astype("int64").merge(blocked.astype("int64").assign(_b=True), on=ROUTE_SKU, how="left")["_b"]
-    return moves[~hit.fillna(False).astype(bool).to_numpy()]
+    hit = moves[ROUTE_SKU].astype("int64").merge(blocked.astype("int64"), on=ROUTE_SKU, how="left", indicator=True)
+    return moves[(hit["_merge"] == "left_only").to_numpy()]
 
 
 def _shipments(session, approved: pd.DataFrame, since: dt.date, as_of: dt.date) -> pd.DataFrame:
@@ -515,9 +515,11 @@ def planner_feedback(session, as_of: dt.date, settings) -> Feedback:
     if days <= 0 or not readable:
         return Feedback()
     since = as_of - dt.timedelta(days=days)
-    decisions = pd.concat([read_decisions(session, t, since=since, before=as_of) for t in readable], ignore_index=True)
-    if decisions.empty:
+    parts = [read_decisions(session, t, since=since, before=as_of) for t in readable]
+    parts = [p for p in parts if len(p)]
+    if not parts:
         return Feedback()
+    decisions = pd.concat(parts, ignore_index=True)
     decisions = latest(_keyed(decisions))
     age = _age(decisions, as_of)
     approved = _routes(decisions[decisions["decision"].isin(SHIPPING) & (age <= settings.commitment_days)])

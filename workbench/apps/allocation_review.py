@@ -10,7 +10,8 @@ page only collects the clicks and shows what it said.
 Writes need a session that may write, so the page does not write through the read-only ``session`` it
 is given: it calls ``decide_session_factory()`` per click, writes, and closes what it opened. The default
 opens the same user on the same warehouse (``entry_point="app"``); ``page.py`` passes one that writes to
-the live warehouse while the page reads the published snapshot.
+the live warehouse while the page reads the published snapshot. The snapshot shows a decision only after
+the next publish, so the page lays the decisions it wrote itself over what it reads (the latest wins).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class AllocationReview:
                                                sizing_mode="stretch_width", editors=self._editors(t)) for t in TABS}
         self.cards = {t: pn.FlexBox() for t in TABS}
         self.reviewed: dict[str, pd.DataFrame] = {}
+        self.written: dict[str, list[pd.DataFrame]] = {t: [] for t in TABS}  # this page's own decisions
         self.tabs = pn.Tabs(*[(label, pn.Column(self.cards[t], self.tables[t])) for t, label in TABS.items()],
                             dynamic=False)
         self.as_of.param.watch(lambda e: self.load(), "value")
@@ -120,13 +122,19 @@ class AllocationReview:
         try:
             for table in TABS:
                 plan = output.read_plan(self.session, table, day)
-                self.reviewed[table] = approvals.review(plan, approvals.read_decisions(self.session, table, day))
+                self.reviewed[table] = approvals.review(plan, self._decisions_of(table, day))
                 self.tables[table].value = self._labels(self.reviewed[table], table)
                 self.tables[table].selection = []
                 self.cards[table].objects = self._cards(self.reviewed[table])
         except Exception as err:  # a page shows what went wrong, never a stack trace
             return self._say("danger", f"Could not read the plan of {day}: {type(err).__name__}: {err}")
         self._buttons()
+
+    def _decisions_of(self, table: str, day: dt.date) -> pd.DataFrame:
+        """The decisions read, with the ones this page wrote since (the snapshot may not hold them yet)."""
+        read = approvals.read_decisions(self.session, table, day)
+        own = [w[pd.to_datetime(w["as_of"]).dt.date == day] for w in self.written[table]]
+        return pd.concat([read, *own], ignore_index=True) if any(len(w) for w in own) else read
 
     def _cards(self, reviewed: pd.DataFrame) -> list:
         totals = approvals.summary(reviewed).set_index("status")
@@ -183,6 +191,7 @@ class AllocationReview:
             return self._say("danger", "Nothing was saved:\n" + "\n".join(f"- {p}" for p in err.problems))
         except Exception as err:  # refused by the door, or the warehouse is busy: say so, keep the page
             return self._say("danger", f"Nothing was saved: {type(err).__name__}: {err}")
+        self.written[table].append(written.drop(columns="plan_table"))
         counts = written["decision"].value_counts()
         done = ", ".join(f"{n} {d}" for d, n in counts.items())
         self.comment.value = ""
@@ -200,7 +209,7 @@ class AllocationReview:
         if not any(self.may_decide.values()):
             intro = "You see the moves into and out of your stores; head office, the region managers and the DC decide them."
         return pn.Column(
-            pn.pane.Markdown(f"## Allocation review (调拨审批)\n{intro}"),
+            pn.pane.Markdown(intro),  # the frame (page.py) shows the title
             pn.Row(self.as_of, self.comment),
             pn.Row(self.approve, self.reject),
             self.message,
