@@ -362,3 +362,15 @@ def test_the_next_plan_respects_the_review(wh):
     assert held.get((dc, sku), 0) == max(raw.get((dc, sku), 0) - committed, 0)
     assert held.get((dest, sku), 0) == raw.get((dest, sku), 0) + committed
     assert f"1 approved moves not shipped yet counted as committed ({committed} units)" in after.describe()
+
+
+def test_a_batch_on_both_plans_is_written_together_or_not_at_all(wh):
+    repl, trans = _plan(wh.settings).iloc[0], _plan(wh.settings, TRANS).iloc[0]
+    with wb.session("u_hq", settings=wh.settings, read_only=False) as s:
+        with pytest.raises(DecisionRefused, match="comment is required"):
+            approvals.decide(s, [_decision(repl, decision="approved"), _decision(trans, TRANS, decision="rejected")])
+        assert _log(wh.settings).empty and _log(wh.settings, TRANS).empty
+        written = approvals.decide(s, [_decision(repl, decision="approved"),
+                                       _decision(trans, TRANS, decision="rejected", comment="not now")])
+    assert sorted(written["plan_table"]) == [REPL, TRANS]
+    assert len(_log(wh.settings)) == 1 and _log(wh.settings, TRANS)["decision"].tolist() == ["rejected"]

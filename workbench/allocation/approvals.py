@@ -37,6 +37,7 @@ of *earlier* days count (a re-run of the same day plans the same moves, DESIGN i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import warnings
 from dataclasses import dataclass, field
@@ -399,7 +400,8 @@ def decide(session, decisions: Iterable[Decision]) -> pd.DataFrame:
     if problems:
         raise DecisionRefused(problems)
     written = {table: _arrow(decisions_table(table), found) for table, found in rows.items()}
-    with session.transaction():
+    # one write is atomic by itself; a batch on both plans needs a transaction (DuckDB; Spark has none)
+    with session.transaction() if len(written) > 1 else contextlib.nullcontext():
         for table, data in written.items():
             session.write(decisions_table(table), data)
     return pd.concat([d.to_pandas().assign(plan_table=t) for t, d in written.items()], ignore_index=True)

@@ -50,12 +50,12 @@ class AllocationReview:
         self.factory = decide_session_factory or _default_factory(session)
         self.may_decide = {t: session.config.can_write(session.role, approvals.decisions_table(t)) for t in TABS}
         self.dates = self._plan_dates()
-        self.as_of = pn.widgets.DatePicker(name="Plan made after the close of", enabled_dates=self.dates or None,
+        self.as_of = pn.widgets.DatePicker(label="Plan made after the close of", enabled_dates=self.dates or None,
                                            value=max(self.dates) if self.dates else None, width=220)
-        self.comment = pn.widgets.TextInput(name="Comment (required to reject or change a quantity)",
+        self.comment = pn.widgets.TextInput(label="Comment (required to reject or change a quantity)",
                                             max_length=approvals.MAX_COMMENT, sizing_mode="stretch_width")
-        self.approve = pn.widgets.Button(name="Approve selected", button_type="success", width=160)
-        self.reject = pn.widgets.Button(name="Reject selected", button_type="danger", width=160)
+        self.approve = pn.widgets.Button(label="Approve selected", color="success", width=160)
+        self.reject = pn.widgets.Button(label="Reject selected", color="danger", width=160)
         self.message = pn.Column(sizing_mode="stretch_width")
         self.tables = {t: pn.widgets.Tabulator(pd.DataFrame(), selectable="checkbox", pagination="remote", page_size=25,
                                                hidden_columns=HIDDEN, titles=SHOWN, show_index=False,
@@ -103,7 +103,8 @@ class AllocationReview:
             "to": reviewed["to_store_id"].map(lambda i: code.get(i, f"#{i}")),
             "sku": reviewed["sku_id"].map(lambda i: sku.get(i, f"#{i}")),
             # what Approve ships: the decided quantity, else the proposal
-            "approve_qty": reviewed["approved_units"].where(reviewed["status"].isin(approvals.SHIPPING), reviewed["units"]),
+            "approve_qty": reviewed["approved_units"].where(reviewed["status"].isin(approvals.SHIPPING),
+                                                            reviewed["units"]).astype(float),  # an edit may be 2.5: refused, not crashed
         })
         for c in ("expected_units_gained", "expected_margin", "freight", "net_benefit"):
             shown[c] = shown[c].round(2)
@@ -142,7 +143,7 @@ class AllocationReview:
                   "freight": totals.loc["total", "freight"], "expected_margin": totals.loc["total", "expected_margin"],
                   "approved": totals.loc["approved", "moves"] + totals.loc["edited", "moves"],
                   "rejected": totals.loc["rejected", "moves"], "pending": totals.loc["pending", "moves"]}
-        return [pn.indicators.Number(name=label, value=float(values[key]), format=fmt, font_size="20pt",
+        return [pn.indicators.Number(label=label, value=float(values[key]), format=fmt, font_size="20pt",
                                      title_size="10pt") for key, label, fmt in CARDS]
 
     # --- deciding ----------------------------------------------------------------------
