@@ -127,6 +127,7 @@ def test_an_edit_beyond_the_rules_is_refused_in_the_page(live):
     assert _log(holder, TRANS).empty
 
 
+@pytest.mark.slow
 def test_a_plan_made_again_since_the_page_loaded_is_refused(live):
     settings, holder, open_page = live
     page = open_page("u_hq")
