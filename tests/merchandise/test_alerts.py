@@ -85,6 +85,15 @@ def test_a_week_holds_its_days_share_of_the_month_plan(tiny_settings):
     assert report.stock_as_of == dt.date(2025, 10, 12)
 
 
+def test_a_period_past_the_data_compares_the_days_traded(tiny_settings):
+    with wb.session("u_store_001", settings=tiny_settings, entry_point="app") as s:
+        report = merchandise_alerts(s, "2025-12-29", "2026-01-04", grain="store", rules=RULES)  # data ends 12-31
+        plan = s.table("core.sales_plan")
+        december = plan.filter(plan.month == dt.date(2025, 12, 1)).plan_net_sales.sum().to_pandas()
+    assert (report.first, report.last) == (dt.date(2025, 12, 29), dt.date(2025, 12, 31))
+    assert report.rows["plan_net_sales"].sum() == pytest.approx(december * 3 / 31)
+
+
 def test_the_report_is_ranked_and_its_alerts_follow_the_rules(hq_report):
     rows = hq_report.rows
     alerts = hq_report.alerts

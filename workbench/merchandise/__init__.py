@@ -6,5 +6,6 @@
 - :mod:`.plan`: the brand-level sales plan brought to the alert grain;
 - :mod:`.moves`: the link from an alert to the pending moves of the latest allocation plan.
 
-See README.md in this folder for the rules and why they are so. The page is ``workbench/apps/alerts.py``.
+See README.md in this folder for where each number comes from and the rules. The page is
+``workbench/apps/alerts.py``.
 """

@@ -122,7 +122,12 @@ def data_span(session: Any) -> tuple[dt.date, dt.date] | None:
 
 def merchandise_alerts(session: Any, start: Any, end: Any, grain: str | Iterable[str] = "store × category",
                        rules: AlertRules | None = None) -> AlertReport:
-    """The alert report for ``start..end`` (days included) at ``grain``, on what ``session`` may read."""
+    """The alert report for ``start..end`` (days included) at ``grain``, on what ``session`` may read.
+
+    The period is cut to the days the reader's sales cover (a week running past the last day of data
+    compares the days traded with their share of the plan); :attr:`AlertReport.first` / ``last`` say
+    which days were compared.
+    """
     rules = rules or load_rules()
     try:
         first, last = parse_period(start, end)
@@ -130,6 +135,9 @@ def merchandise_alerts(session: Any, start: Any, end: Any, grain: str | Iterable
         raise AlertInputError(str(err)) from None
     levels = parse_grain(grain)
     _require_sales(session, first, last)
+    # Cut the period to the days with sales: the plan of days not traded yet is not "behind".
+    lo, hi = data_span(session)
+    first, last = max(first, lo), min(last, hi)
     rows, stock_as_of = plan_vs_actual(session, first, last, levels, rules)
     keys = grain_columns(levels)
     rows = classify(rows, keys[1:], keys[0], rules)
