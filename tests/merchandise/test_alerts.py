@@ -153,7 +153,8 @@ def test_alerts_link_to_the_moves_of_a_plan_written_through_the_door(tiny_settin
         here = int(store_id[row.store_code])
         origin, dest, relation = (0, here, "dc") if row.alert == "understock" else \
             (here, other if here != other else int(store_id["S001"]), "same_region")
-        moves.append({"origin": origin, "dest": dest, "sku_id": sku, "units": 2, "reason": "test", "relation": relation})
+        moves.append({"origin": origin, "dest": dest, "sku_id": sku, "units": 2, "reason": "test",
+                      "relation": relation})
     as_of = dt.date(2025, 11, 9)
     with wb.session("u_pipeline", settings=settings, read_only=False, run_id="plan-test-1") as s:
         write_plan(s, pd.DataFrame(moves).drop_duplicates(["origin", "dest", "sku_id"]), as_of)
@@ -164,3 +165,27 @@ def test_alerts_link_to_the_moves_of_a_plan_written_through_the_door(tiny_settin
     assert (linked["moves"] >= 1).all() and (linked["move_units"] >= 2).all()
     assert set(linked["moves_as_of"]) == {"2025-11-09"} and set(linked["moves_run_id"]) == {"plan-test-1"}
     assert linked["linked_plan"].str.contains("units (?:in|out) \\(plan of 2025-11-09, run plan-test-1\\)").all()
+
+
+def test_cover_at_the_forecast_uses_a_forecast_made_in_the_periods_last_week(tiny_settings, tmp_path):
+    from workbench.forecasting.output import write_forecast
+
+    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit")
+    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
+    with wb.session("u_hq", settings=settings) as s:
+        products = s.table("core.products")
+        tops = products.filter(products.category == "tops").sku_id.to_pandas().tolist()
+
+    def forecast(as_of, mean):  # every top at S001 (store 1), 14 days
+        days = [as_of + dt.timedelta(days=d) for d in range(1, 15)]
+        frame = pd.DataFrame([(sku, 1, day) for sku in tops for day in days], columns=["sku_id", "store_id", "date"])
+        return frame.assign(p10=0.0, p50=mean, p90=mean, mean=mean, nb_size=float("inf"))
+
+    with wb.session("u_pipeline", settings=settings, read_only=False) as s:
+        write_forecast(s, forecast(dt.date(2025, 10, 26), 0.5), dt.date(2025, 10, 26), None)
+        write_forecast(s, forecast(dt.date(2025, 11, 9), 9.0), dt.date(2025, 11, 9), None)  # after October: unused
+    with wb.session("u_store_001", settings=settings, entry_point="app") as s:
+        rows = merchandise_alerts(s, *OCT, rules=RULES).rows.set_index("category")
+    weekly = 0.5 * 7 * len(tops)
+    assert rows.loc["tops", "forecast_cover_weeks"] == pytest.approx(rows.loc["tops", "stock_units"] / weekly)
+    assert rows.drop(index="tops")["forecast_cover_weeks"].isna().all()  # no forecast for the others

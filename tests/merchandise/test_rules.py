@@ -68,8 +68,9 @@ def test_value_at_stake_and_severity_by_hand():
 
 def test_the_reason_says_how_far_off_and_which_threshold():
     got = _classified()
-    assert got.loc[("S001", "tops"), "reason"] == "sales 30% ahead of plan, 2.0 weeks of cover (alert at at most 4 weeks)"
-    assert "no sales in the last weeks" in got.loc[("S002", "dresses"), "reason"]
+    assert got.loc[("S001", "tops"), "reason"] == "sales 30% ahead of plan, 2.0 weeks of cover (understock at ≤ 4 weeks)"
+    assert got.loc[("S002", "dresses"), "reason"] == \
+        "sales 20% behind plan, 50 in stock, no sales in the last weeks (overstock at ≥ 12 weeks)"
     assert got.loc[("S003", "tops"), "reason"].startswith("sales 20% ahead of plan, 0.0 weeks")
 
 

@@ -203,7 +203,8 @@ class AlertsPage:
             everything = self.report.rows.dropna(subset=["deviation"])
             rows = everything.reindex(everything["deviation"].abs().sort_values(ascending=False).index)
         rows = rows.head(CHART_ROWS)
-        label = rows[keys].astype("string").fillna("(no region)" if keys[0] == "region" else "—").agg(" · ".join, axis=1)
+        blank = "(no region)" if keys[0] == "region" else "—"
+        label = rows[keys].astype("string").fillna(blank).agg(" · ".join, axis=1)
         return pd.DataFrame({"group": label, "Actual": rows["net_sales"].to_numpy(),
                              "Plan": rows["plan_net_sales"].to_numpy()})
 

@@ -39,7 +39,8 @@ def link_moves(alerts: pd.DataFrame, moves: pd.DataFrame, locations: pd.DataFram
     hit = found.reindex(pd.MultiIndex.from_arrays([way.fillna(""), _key(out, keys)]))
     flagged = way.notna().to_numpy()
     for col in ("moves", "move_units"):
-        out[col] = pd.array([int(v) if f else pd.NA for v, f in zip(pd.to_numeric(hit[col]).fillna(0), flagged)], dtype="Int64")
+        found_values = pd.to_numeric(hit[col]).fillna(0)
+        out[col] = pd.array([int(v) if f else pd.NA for v, f in zip(found_values, flagged)], dtype="Int64")
     for col in ("moves_as_of", "moves_run_id"):
         out[col] = [v if f and isinstance(v, str) else None for v, f in zip(hit[col], flagged)]
     out["linked_plan"] = [

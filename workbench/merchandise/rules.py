@@ -46,7 +46,7 @@ class AlertRules:
     understock_cover_weeks: float = 4.0  # ... with at most 4 weeks of cover
     overstock_deviation: float = 0.15    # sales at least 15 % behind plan ...
     overstock_cover_weeks: float = 12.0  # ... with at least 12 weeks of cover
-    plan_mix_weeks: int = 8              # below brand the plan is split by the sales mix of these weeks before the period
+    plan_mix_weeks: int = 8              # below brand, the plan is split by the mix of these weeks before the period
     high_cny: float = 50_000.0           # value at stake from which an alert is high
     medium_cny: float = 10_000.0         # ... medium; below it low
     pending_statuses: tuple[str, ...] = ("proposed", "approved")  # plan moves that still count as planned
@@ -155,9 +155,8 @@ def _reason(r: Any, rules: AlertRules) -> str | None:
         return None
     ahead = "ahead of" if r.deviation >= 0 else "behind"
     if pd.isna(r.weeks_of_cover):
-        cover = "no stock" if r.stock_units <= 0 else f"{r.stock_units:.0f} units in stock and no sales in the last weeks"
+        cover = "no stock" if r.stock_units <= 0 else f"{r.stock_units:.0f} in stock, no sales in the last weeks"
     else:
         cover = f"{r.weeks_of_cover:.1f} weeks of cover"
-    limit = (f"at most {rules.understock_cover_weeks:g}" if r.alert == "understock"
-             else f"at least {rules.overstock_cover_weeks:g}")
-    return f"sales {abs(r.deviation):.0%} {ahead} plan, {cover} (alert at {limit} weeks)"
+    limit = (f"≤ {rules.understock_cover_weeks:g}" if r.alert == "understock" else f"≥ {rules.overstock_cover_weeks:g}")
+    return f"sales {abs(r.deviation):.0%} {ahead} plan, {cover} ({r.alert} at {limit} weeks)"
