@@ -150,3 +150,20 @@ def test_bad_input_is_a_message_in_the_page_never_a_stack_trace(hq, monkeypatch)
     (alert,) = p.message.objects
     assert alert.alert_type == "danger" and alert.object == "The alerts could not be computed: connection lost"
     assert "Traceback" not in alert.object
+
+
+def test_the_summary_points_at_the_allocation_review_when_a_plan_is_there(hq, monkeypatch):
+    import dataclasses
+
+    real = alerts_page.merchandise_alerts
+
+    def with_plan(*args, **kwargs):  # the tiny chain has no allocation plan written: pretend one
+        return dataclasses.replace(real(*args, **kwargs), moves_as_of={"marts.transfer_plan": "2025-11-09",
+                                                                      "marts.replenishment_plan": None})
+
+    monkeypatch.setattr(alerts_page, "merchandise_alerts", with_plan)
+    layout = alerts_page.view(hq, links=[("Home", "/home"), ("Allocation review · 调拨审批", "/allocation_review")])
+    text = "\n".join(str(m.object) for m in layout.select(pn.pane.Markdown))
+    assert "allocation plan: transfer plan of 2025-11-09 ([approve its moves](/allocation_review))" in text
+    layout = alerts_page.view(hq, links=[("Home", "/home")])  # a role that may not open the review: no link
+    assert "approve its moves" not in "\n".join(str(m.object) for m in layout.select(pn.pane.Markdown))

@@ -44,9 +44,14 @@ CHART_ROWS = 15  # bars beyond this are unreadable; the table has them all
 NO_ALERTS = "No alerts for this period and grain: every group is near its plan, or its cover is normal."
 
 
-def view(session: Any) -> pn.viewable.Viewable:
-    """The page for the logged-in user's governed ``session`` (the page contract of :mod:`workbench.apps`)."""
-    return AlertsPage(session).layout
+def view(session: Any, links: list[tuple[str, str]] | None = None) -> pn.viewable.Viewable:
+    """The page for the logged-in user's governed ``session`` (the page contract of :mod:`workbench.apps`).
+
+    ``links`` (title, url) of the pages the user may open: the summary points at the allocation
+    review, where the linked moves are approved, when the user may open it.
+    """
+    review = next((url for _title, url in links or () if url.rstrip("/").endswith("/allocation_review")), None)
+    return AlertsPage(session, review_url=review).layout
 
 
 def month_options(first: dt.date, last: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
@@ -77,9 +82,10 @@ def _alert(text: str, kind: str = "warning") -> pn.pane.Alert:
 class AlertsPage:
     """The widgets, their callbacks and what they show; :attr:`layout` is what :func:`view` returns."""
 
-    def __init__(self, session: Any, rules: AlertRules | None = None):
+    def __init__(self, session: Any, rules: AlertRules | None = None, review_url: str | None = None):
         self.session = session
         self.rules = rules or load_rules()
+        self.review_url = review_url
         self.report: AlertReport | None = None
         self.error: pn.pane.Alert | None = None  # what the last refresh could not do
         self.layout = pn.Column(sizing_mode="stretch_width")
@@ -171,8 +177,9 @@ class AlertsPage:
         if r is None:
             return ""
         plans = ", ".join(f"{t.split('.')[-1].replace('_', ' ')} of {d}" for t, d in r.moves_as_of.items() if d)
+        review = f" ([approve its moves]({self.review_url}))" if self.review_url and plans else ""
         return (f"**{r.first} .. {r.last}**, by {' × '.join(r.grain)} · stock and cover at the snapshot of "
-                f"{r.stock_as_of or 'no snapshot'} · allocation plan: {plans or 'none written yet'}")
+                f"{r.stock_as_of or 'no snapshot'} · allocation plan: {plans or 'none written yet'}{review}")
 
     def _cards(self) -> list:
         if self.report is None:
