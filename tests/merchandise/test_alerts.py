@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 import workbench as wb
+from workbench.allocation import approvals
 from workbench.allocation.output import write_plan
 from workbench.merchandise.alerts import GRAINS, AlertInputError, merchandise_alerts, parse_grain
+from workbench.merchandise.moves import NO_MOVE
 from workbench.merchandise.rules import AlertRules
 
 OCT = (dt.date(2025, 10, 1), dt.date(2025, 10, 31))
@@ -145,14 +147,22 @@ def test_alerts_link_to_the_moves_of_a_plan_written_through_the_door(tiny_settin
     with wb.session("u_hq", settings=settings) as s:
         stores = s.table("core.stores").select("store_id", "store_code").to_pandas()
         products = s.table("core.products").select("sku_id", "category").to_pandas()
+        inv = s.table("core.inventory")
+        inv = inv.filter(inv.snapshot_date == dt.date(2025, 11, 9))
+        held = inv.group_by("store_id", "sku_id").aggregate(units=inv.on_hand.sum()).to_pandas()
+    held = held.merge(products, on="sku_id")
     store_id = stores.set_index("store_code")["store_id"]
-    other = int(store_id["S003"])
+    flagged = set(zip(alerts["store_code"], alerts["category"]))
     moves = []
-    for row in alerts.itertuples():  # one move the fixing way per alert: 2 units of the category's first SKU
-        sku = int(products.loc[products["category"] == row.category, "sku_id"].min())
+    for row in alerts.itertuples():  # one move the fixing way per alert: 2 units of the donor's fullest SKU
         here = int(store_id[row.store_code])
+        donor = held[(held["store_id"] == (0 if row.alert == "understock" else here))
+                     & (held["category"] == row.category)]
+        sku = int(donor.sort_values(["units", "sku_id"], ascending=[False, True])["sku_id"].iloc[0])
+        # overstock: out to a store without an alert on the category, so that no other alert sees it come in
+        calm = next(c for c in sorted(store_id.index) if c != "DC01" and (c, row.category) not in flagged)
         origin, dest, relation = (0, here, "dc") if row.alert == "understock" else \
-            (here, other if here != other else int(store_id["S001"]), "same_region")
+            (here, int(store_id[calm]), "same_region")
         moves.append({"origin": origin, "dest": dest, "sku_id": sku, "units": 2, "reason": "test",
                       "relation": relation})
     as_of = dt.date(2025, 11, 9)
@@ -162,9 +172,26 @@ def test_alerts_link_to_the_moves_of_a_plan_written_through_the_door(tiny_settin
         linked = merchandise_alerts(s, *OCT, rules=RULES).alerts
     assert linked[["store_code", "category", "alert"]].values.tolist() == \
         alerts[["store_code", "category", "alert"]].values.tolist()
-    assert (linked["moves"] >= 1).all() and (linked["move_units"] >= 2).all()
+    assert (linked["moves"] == 1).all() and (linked["move_units"] == 2).all()
     assert set(linked["moves_as_of"]) == {"2025-11-09"} and set(linked["moves_run_id"]) == {"plan-test-1"}
     assert linked["linked_plan"].str.contains("units (?:in|out) \\(plan of 2025-11-09, run plan-test-1\\)").all()
+
+    # the allocation review rejects the first alert's move and cuts the first understock's (from the DC,
+    # which can spare it) to 1 unit
+    cut = next(i for i in range(1, len(moves)) if moves[i]["relation"] == "dc")
+    first, second = moves[0], moves[cut]
+    table = {"dc": "marts.replenishment_plan"}
+    with wb.session("u_hq", settings=settings, read_only=False) as s:
+        approvals.decide(s, [
+            approvals.Decision(table.get(first["relation"], "marts.transfer_plan"), as_of, first["origin"],
+                               first["dest"], first["sku_id"], "rejected", comment="not now"),
+            approvals.Decision(table.get(second["relation"], "marts.transfer_plan"), as_of, second["origin"],
+                               second["dest"], second["sku_id"], "edited", units=1, comment="half")])
+    with wb.session("u_hq", settings=settings, entry_point="app") as s:
+        reviewed = merchandise_alerts(s, *OCT, rules=RULES).alerts
+    assert reviewed.iloc[0][["moves", "linked_plan"]].tolist() == [0, NO_MOVE]
+    assert reviewed.iloc[cut][["moves", "move_units"]].tolist() == [1, 1]
+    assert (reviewed.drop(index=[0, cut])["move_units"] == 2).all()
 
 
 def test_cover_at_the_forecast_uses_a_forecast_made_in_the_periods_last_week(tiny_settings, tmp_path):

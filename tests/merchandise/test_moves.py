@@ -13,13 +13,13 @@ LOCATIONS = pd.DataFrame({"store_id": [0, 1, 2, 3], "store_code": ["DC01", "S001
                           "region": [None, "East", "East", "North"]})
 PRODUCTS = pd.DataFrame({"sku_id": [11, 12, 13, 21], "category": ["tops", "tops", "tops", "dresses"]})
 MOVES = pd.DataFrame([
-    (0, 1, 11, 5, "proposed", "r1", "marts.replenishment_plan"),  # DC -> S001 tops
+    (0, 1, 11, 5, "pending", "r1", "marts.replenishment_plan"),  # DC -> S001 tops
     (2, 1, 12, 3, "approved", "r1", "marts.transfer_plan"),       # S002 -> S001 tops
-    (2, 3, 11, 4, "proposed", "r1", "marts.transfer_plan"),       # S002 -> S003 tops
+    (2, 3, 11, 4, "pending", "r1", "marts.transfer_plan"),       # S002 -> S003 tops
     (1, 2, 21, 2, "rejected", "r1", "marts.transfer_plan"),       # S001 -> S002 dresses, rejected: not planned
-    (1, 2, 13, 6, "proposed", "r1", "marts.transfer_plan"),       # S001 -> S002 tops: the wrong way for both
+    (1, 2, 13, 6, "pending", "r1", "marts.transfer_plan"),       # S001 -> S002 tops: the wrong way for both
 ], columns=["from_store_id", "to_store_id", "sku_id", "units", "status", "run_id", "plan"]).assign(as_of=AS_OF)
-PENDING = ("proposed", "approved")
+PENDING = ("pending", "approved", "edited")
 
 
 def _alerts(location_col, rows):

@@ -33,6 +33,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from workbench.allocation import approvals
 from workbench.allocation.output import PLAN_TABLES, read_plan
 from workbench.finance.period import parse_period
 from workbench.merchandise.moves import link_moves
@@ -229,14 +230,28 @@ def _require_sales(session: Any, first: dt.date, last: dt.date) -> None:
 
 
 def _latest_moves(session: Any) -> tuple[pd.DataFrame, dict[str, str | None]]:
-    """The pending-or-not rows of each plan table's latest day the reader may see, and those days."""
+    """Each plan table's latest day the reader may see, with the review's decision in force on each move.
+
+    The plan's own ``status`` column stays ``proposed`` (a re-run would wipe a decision kept there); the
+    allocation review logs decisions apart (:mod:`workbench.allocation.approvals`), so ``status`` here is
+    the decision in force (pending | approved | edited | rejected) and ``units`` what it ships (an edit's
+    quantity; the proposal while pending).
+    """
     frames, days = [], {}
     for table in PLAN_TABLES:
         # read_plan's own fallback for a missing table fails (OUTPUTS[...].column_names is a list): ask first
         rows = read_plan(session, table) if session.table_exists(table) else pd.DataFrame()
         days[table] = str(pd.Timestamp(rows["as_of"].iloc[0]).date()) if len(rows) else None
         if len(rows):
-            frames.append(rows.assign(plan=table))
+            as_of = pd.Timestamp(rows["as_of"].iloc[0]).date()
+            try:
+                decisions = approvals.read_decisions(session, table, as_of)
+            except PermissionError:  # a role without the review's logs: every move counts as still pending
+                decisions = pd.DataFrame()
+            reviewed = approvals.review(rows, decisions)
+            decided = reviewed["status"].isin(approvals.SHIPPING)
+            reviewed["units"] = reviewed["approved_units"].where(decided, reviewed["units"])
+            frames.append(reviewed.assign(plan=table))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["from_store_id", "to_store_id", "sku_id", "units", "status", "as_of", "run_id", "plan"])), days
 

@@ -2,7 +2,8 @@
 
 A manager looking at an understock wants to know first whether last night's plan already sends
 units: then the alert needs an approval in the allocation review, not a new decision. So each
-alert gets the *pending* moves (status in ``merchandise.alerts.pending_statuses``) of the latest
+alert gets the moves still planned (the allocation review's decision in force is in
+``merchandise.alerts.pending_statuses``: pending, approved or edited, not rejected) of the latest
 plan (``marts.replenishment_plan`` and ``marts.transfer_plan``, :func:`workbench.allocation.output.read_plan`)
 that go the fixing way for the same location and products:
 

@@ -49,7 +49,7 @@ class AlertRules:
     plan_mix_weeks: int = 8              # below brand, the plan is split by the mix of these weeks before the period
     high_cny: float = 50_000.0           # value at stake from which an alert is high
     medium_cny: float = 10_000.0         # ... medium; below it low
-    pending_statuses: tuple[str, ...] = ("proposed", "approved")  # plan moves that still count as planned
+    pending_statuses: tuple[str, ...] = ("pending", "approved", "edited")  # review statuses that count as planned
 
     def __post_init__(self) -> None:
         for name in ("understock_deviation", "overstock_deviation", "understock_cover_weeks",
