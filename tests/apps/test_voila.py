@@ -183,7 +183,8 @@ def voila(tiny_settings, tmp_path_factory):
     (folder / "logins.yaml").write_text(json.dumps(  # JSON is YAML
         {"passwords": {u: password for u in ("u_region_east", "u_store_001", "u_admin")}}))
     apps = dataclasses.replace(app_settings(), host="127.0.0.1", voila_port=free_port())
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(project_root()), os.environ.get("PYTHONPATH")])),
+    path = os.pathsep.join(filter(None, [str(project_root()), os.environ.get("PYTHONPATH")]))  # this checkout
+    env = dict(os.environ, PYTHONPATH=path,
                WB_WAREHOUSE=str(settings.warehouse), WB_AUDIT_DIR=str(folder / "audit-server"),
                WB_LOGINS=str(folder / "logins.yaml"), WB_APPS_COOKIE_SECRET=SECRET, OMP_WAIT_POLICY="PASSIVE")
     with open(folder / "voila.log", "wb") as log:

@@ -60,7 +60,8 @@ def report_outputs(report: Any) -> list:
     from workbench.finance import report_views as views
 
     sections = (("Headline", views.headline), ("P&L by unit (经营损益)", views.units),
-                ("Profit bridge (利润桥)", views.bridge), ("Stock by age (财务经营汇报库存视角)", views.stock),
+                ("Profit bridge (利润桥)", views.bridge),
+                ("Stock by age (财务经营汇报库存视角)", views.stock),
                 ("B-goods: forced markdown (次品强制降价)", views.b_goods),
                 ("Consignment write-down (代销货存跌)", views.write_down), ("Risk control (风控)", views.risk),
                 ("Stores: closing suggestions and new stores (开店 / 关店)", views.stores),

@@ -152,7 +152,8 @@ def inject_user(notebook: Any, user: str) -> Any:
     tagged = [i for i, c in enumerate(cells)
               if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
     if not tagged:
-        raise ValueError("the notebook has no cell tagged `parameters`: a published report needs one with `user = None`")
+        raise ValueError("the notebook has no cell tagged `parameters`: a published report needs one "
+                         "with `user = None`")
     cell = nbformat.v4.new_code_cell(
         f"# Injected by the Voila server: the logged-in user (workbench.apps.voila)\nuser = {user!r}\n",
         metadata={"tags": [INJECTED_TAG]})
