@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipelines": ("workbench.pipelines.commands:pipelines", "List, show and validate the scheduled pipelines (pipelines/*.yaml)."),
     "run": ("workbench.pipelines.run_commands:run", "Run a pipeline for an as-of date: notebooks in order, archived, recorded."),
     "runs": ("workbench.pipelines.run_commands:runs", "List pipeline runs (ops.pipeline_runs); show one run's steps; diff two."),
+    "serve": ("workbench.apps.commands:serve", "Serve the apps, the report notebooks (Voila) and the MLflow UI; print their URLs."),
+    "apps": ("workbench.apps.commands:apps_group", "Manage logins of the published apps (wb apps passwd USER)."),
     "schedule": ("workbench.pipelines.schedule_commands:schedule", "Run the pipelines on their cron schedules (a service, or --once from cron)."),
 }
 

@@ -1,49 +1,101 @@
-"""Helpers for tests that start a real server (Panel, Voila, MLflow) on 127.0.0.1: a free port, and waiting
-for the server to answer by polling it, never by sleeping a guessed time."""
+"""Servers and a real browser for the app tests.
+
+``served_apps`` starts the real ``panel serve`` of ``wb serve`` (the workbench
+login, every app) on a free 127.0.0.1 port over a copy of the tiny warehouse
+with a published serving snapshot; ``browser`` is Debian's Chromium driven by
+Playwright (no browser download). Screenshots go to ``test-artifacts/`` (or
+``WB_TEST_ARTIFACTS``), which CI keeps.
+"""
 
 from __future__ import annotations
 
-import http.client
-import socket
-import subprocess
-import time
-from collections.abc import Callable
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from workbench.config import Settings
 
-def free_port() -> int:
-    """A TCP port nothing listens on now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "retail-demo"  # the demo logins' password (workbench/conf/logins.yaml)
 
 
-def wait_for_http(port: int, path: str = "/", timeout_s: float = 120.0,
-                  process: subprocess.Popen | None = None) -> int:
-    """Poll ``http://127.0.0.1:port/path`` until any HTTP answer (its status is returned); fail when
-    ``process`` exits first or nothing answers within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before answering on port {port}")
+@dataclass
+class Served:
+    url: str
+    settings: Settings  # the live warehouse the apps' writes go to
+    env: dict[str, str]
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("WB_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def served_apps(tiny_settings, tmp_path_factory):
+    from workbench.apps import serve as srv
+    from workbench.apps.settings import app_settings
+    from workbench.tracking.server import free_port
+    from workbench.warehouse import snapshot
+
+    root = tmp_path_factory.mktemp("served")
+    shutil.copyfile(tiny_settings.warehouse, root / "warehouse.duckdb")
+    settings = tiny_settings.with_(warehouse=root / "warehouse.duckdb", audit_dir=root / "audit")
+    snapshot.publish(settings)
+    env = {"WB_WAREHOUSE": str(settings.warehouse), "WB_AUDIT_DIR": str(settings.audit_dir),
+           "WB_APPS_DIR": str(root / "apps"), "WB_APPS_COOKIE_SECRET": "browser-test-secret",
+           "WB_MODELS_DIR": str(root / "models")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # app_settings() below and the server read the same places
+    try:
+        apps = app_settings()
+        port = free_port()
+        server = srv.launch("panel", srv.panel_command(apps, port=port), f"http://127.0.0.1:{port}/login", apps, env=env)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            return conn.getresponse().status
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing answered on 127.0.0.1:{port}{path} within {timeout_s:.0f} s") from None
-            time.sleep(0.2)  # the pace of polling, not a synchronisation: the loop ends on the first answer
+            yield Served(f"http://127.0.0.1:{port}", settings, env)
         finally:
-            conn.close()
+            srv._terminate(server.pid)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
 
 
-@pytest.fixture(name="free_port", scope="session")
-def free_port_fixture() -> Callable[[], int]:
-    return free_port
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
-@pytest.fixture(name="wait_for_http", scope="session")
-def wait_for_http_fixture() -> Callable[..., int]:
-    return wait_for_http
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    yield tab
+    context.close()
+
+
+def log_in(tab, base: str, user: str, password: str = PASSWORD, app: str = "home") -> None:
+    tab.goto(f"{base}/{app}")
+    tab.fill("input[name=username]", user)
+    tab.fill("input[name=password]", password)
+    tab.click("button[type=submit], input[type=submit]")
+    tab.wait_for_load_state()
+
+
+def screenshot(tab, name: str) -> Path:
+    path = artifacts_dir() / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path

@@ -25,6 +25,7 @@ import workbench as wb
 from workbench.cli import main
 from workbench.forecasting.output import write_forecast
 from workbench.pipelines import history
+from workbench.warehouse import snapshot
 
 from .run_files import forecast_rows, marked_processes, staged_writes, start_wb, wait_for_file, writer_home
 from .test_retention import run_folder
@@ -122,6 +123,7 @@ def test_a_failed_step_is_retried_stops_its_dependants_and_the_others_still_run(
     assert json_of(bad["parameters"].iloc[0]) == {"as_of": AS_OF, "fail": True, "rows": 5, "user": "u_pipeline",
                                                  "run_id": attempts["run_id"].iloc[0]}
     assert forecast_rows(settings) == home["previous"]  # the previous good outputs survive
+    assert snapshot.current(settings) is not None  # a step succeeded: the apps' snapshot was refreshed
 
     for path in [*bad["archive_ipynb"], *bad["archive_html"]]:
         assert os.path.isfile(path)
@@ -195,6 +197,7 @@ def test_a_notebook_failing_after_its_write_leaves_the_previous_outputs(home):
     assert row["outputs"] == ""  # its write was staged, never published
     assert forecast_rows(home["settings"]) == home["previous"]
     assert staged_writes(home["settings"]) == 0  # and its staged rows are gone
+    assert snapshot.current(home["settings"]) is None  # nothing changed: no new serving snapshot
 
 
 def test_a_step_past_its_timeout_is_killed_with_its_kernel(home):

@@ -2,8 +2,9 @@
 
 ``apps/finance_report.ipynb`` is thin: the Voila server injects ``user`` (workbench.apps.voila), the
 notebook builds a :class:`FinanceReportForm` and shows the default report. Everything is read through a
-read-only governed session of that user (``entry_point="app"``), opened for one report and closed again, so
-a region manager's page holds their region only and no kernel keeps the warehouse open between clicks.
+read-only governed session of that user on the serving snapshot (``workbench.apps.page.open_session``, as
+every app), opened for one report and closed again, so a region manager's page holds their region only and
+no kernel keeps a snapshot open between clicks.
 
 Why the default report is shown as plain cell output and not in the form's Output widget: Voila sends a
 page's cell outputs in its HTML, while an Output widget's content reaches the browser only over the kernel
@@ -41,10 +42,10 @@ def alert(message: str) -> HTML:
 
 
 def open_session(user: str):
-    """The user's governed session for the apps: read-only, audited as ``app``."""
-    import workbench as wb
+    """The user's governed session as every app opens it: read-only, on the serving snapshot, audited as ``app``."""
+    from workbench.apps.page import open_session as app_session
 
-    return wb.session(user, read_only=True, entry_point="app")
+    return app_session(user)
 
 
 def last_sales_day(session: Any) -> dt.date | None:

@@ -12,7 +12,7 @@ import yaml
 
 from workbench.config import CONF_DIR, Settings, load_settings, project_root
 
-FIELDS = ("host", "port", "voila_port", "logins", "cookie_secret_file", "session_timeout_min", "idle_session_min", "pages")
+FIELDS = ("host", "port", "voila_port", "logins", "dir", "session_timeout_min", "idle_session_min", "pages")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,11 @@ class AppSettings:
     port: int
     voila_port: int
     logins_file: Path
-    cookie_secret_file: Path
+    dir: Path  # logs, PIDs, the cookie secret
+
+    @property
+    def cookie_secret_file(self) -> Path:
+        return self.dir / "cookie_secret"
     session_timeout_min: float
     idle_session_min: float
     pages: Mapping[str, tuple[str, ...] | str]  # page -> roles, or "all"
@@ -63,13 +67,13 @@ def app_settings(settings: Settings | None = None, config_file: Path | None = No
     _check_roles(pages, settings, path)
     root = project_root()
     logins = Path(os.environ.get("WB_LOGINS") or CONF_DIR / raw.get("logins", "logins.yaml"))
-    secret_file = Path(raw.get("cookie_secret_file", "data/apps/cookie_secret"))
+    folder = Path(os.environ.get("WB_APPS_DIR") or raw.get("dir", "data/apps"))
     return AppSettings(
         host=str(raw.get("host", "127.0.0.1")),
         port=int(raw.get("port", 5006)),
         voila_port=int(raw.get("voila_port", 8866)),
         logins_file=logins if logins.is_absolute() else root / logins,
-        cookie_secret_file=secret_file if secret_file.is_absolute() else root / secret_file,
+        dir=folder if folder.is_absolute() else root / folder,
         session_timeout_min=float(raw.get("session_timeout_min", 60)),
         idle_session_min=float(raw.get("idle_session_min", 15)),
         pages=pages,

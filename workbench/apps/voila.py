@@ -7,9 +7,11 @@ logged-in user's scope:
   Panel login page sets Tornado's signed ``user`` cookie; cookies belong to a host, not a port, so the
   browser sends it to Voila too. It is decoded with the same secret (:func:`login.cookie_secret`) and
   expires with ``apps.session_timeout_min``. No token, no Jupyter password: without a valid cookie a page
-  request is redirected to the Panel login page (``/login`` here redirects to
-  ``http://<host>:<apps.port>/login?next=<this page>``); API and websocket requests get 403 (jupyter_server
-  raises 403 instead of redirecting there).
+  request is redirected to the Panel login page (jupyter_server sends it to ``/login?next=<page>`` here,
+  which redirects to ``http://<host the browser used>:<apps.port>/login``); API and websocket requests get
+  403 (jupyter_server refuses them instead of redirecting). The Voila page is not handed on as the login's
+  ``next``: Panel's login page refuses a ``next`` on another origin (HTTP 400), so after logging in the
+  person lands on the home page, whose link opens the report.
 - **What they may open**: a notebook is the page named by its file stem (``finance_report.ipynb`` is the
   page ``finance_report``); a role not listed for it in ``apps.pages`` gets a 403 naming the page, and so
   does a notebook no page lists (deny by default).
@@ -34,7 +36,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
@@ -44,7 +46,7 @@ from workbench.apps.settings import AppSettings, app_settings
 from workbench.config import project_root
 
 __all__ = ["WorkbenchIdentityProvider", "prelaunch_hook", "inject_user", "voila_command", "page_of_notebook",
-           "panel_login_url", "main"]
+           "panel_url", "main"]
 
 INJECTED_TAG = "injected-parameters"  # Papermill's tag for the cell it adds, so the two read alike
 _USER_NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")  # workbench user names; anything else is refused, not quoted
@@ -55,33 +57,29 @@ def page_of_notebook(path: str) -> str:
     return PurePosixPath(path).stem
 
 
-def panel_login_url(host: str, next_path: str, apps: AppSettings, scheme: str = "http") -> str:
-    """The Panel login page on the host the browser used (so the cookie it sets comes back here), with
-    ``next`` pointing at the Voila page the browser asked for; a ``next`` that is not a local path is dropped."""
+def panel_url(host: str, path: str, apps: AppSettings, scheme: str = "http") -> str:
+    """``path`` on the Panel server, on the host the browser used for Voila: the login cookie Panel sets is
+    the host's, so it comes back to Voila only if both are reached by the same name."""
     hostname = urlsplit(f"//{host}").hostname or apps.host
     if ":" in hostname:  # an IPv6 literal keeps its brackets in a URL
         hostname = f"[{hostname}]"
-    url = f"{scheme}://{hostname}:{apps.port}/login"
-    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
-        return url
-    return f"{url}?next={quote(f'{scheme}://{host}{next_path}', safe='')}"
+    return f"{scheme}://{hostname}:{apps.port}{path}"
 
 
 class PanelLoginRedirect(web.RequestHandler):
     """``/login`` on the Voila server: people log in on the Panel server's page, never here."""
 
     def get(self) -> None:
-        self.redirect(panel_login_url(self.request.host, self.get_argument("next", "/"),
-                                      self.settings["identity_provider"].apps, self.request.protocol))
+        self.redirect(panel_url(self.request.host, "/login", self.settings["identity_provider"].apps,
+                                self.request.protocol))
 
 
 class PanelLogoutRedirect(web.RequestHandler):
     """``/logout`` on the Voila server: the Panel server's logout clears the one cookie both servers read."""
 
     def get(self) -> None:
-        apps = self.settings["identity_provider"].apps
-        hostname = urlsplit(f"//{self.request.host}").hostname or apps.host
-        self.redirect(f"{self.request.protocol}://{hostname}:{apps.port}/logout")
+        self.redirect(panel_url(self.request.host, "/logout", self.settings["identity_provider"].apps,
+                                self.request.protocol))
 
 
 class WorkbenchIdentityProvider(IdentityProvider):

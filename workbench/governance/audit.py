@@ -27,7 +27,7 @@ from typing import Any, Callable, ContextManager, NoReturn, Protocol
 import ibis
 
 ENTRY_POINTS = ("python", "cli", "app", "pipeline", "device")
-ACTIONS = ("read", "sql", "write", "stage", "denied")  # stage: a pipeline step's write kept until it succeeds
+ACTIONS = ("read", "sql", "write", "stage", "denied", "login")  # stage: a pipeline step's write kept until it succeeds; login: the apps' login
 STATUSES = ("ok", "denied", "error")
 
 # The columns of audit_log, in order. ``ts`` is written as ISO text (UTC) and

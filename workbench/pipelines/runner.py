@@ -21,6 +21,7 @@ pipelines/README.md, "Sharing the warehouse".
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
 import subprocess
@@ -38,6 +39,9 @@ from workbench.pipelines.graph import dependants, order
 from workbench.pipelines.keys import PipelineError
 from workbench.pipelines.outputs import written_tables
 from workbench.pipelines.spec import Pipeline, Step, parse_overrides
+from workbench.warehouse import snapshot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -159,8 +163,18 @@ class _Run:
                 for later in dependants(self.req.pipeline, step):
                     self.blocked.setdefault(later.name, step.name)
         self.result.seconds = time.monotonic() - self.started
+        if any(s.status == "succeeded" for s in self.result.steps):
+            self.publish_snapshot()
         self.emit("run_finished", status="succeeded" if self.result.ok else "failed", seconds=self.result.seconds)
         return self.result
+
+    def publish_snapshot(self) -> None:
+        """The apps read a copy of the warehouse: give them this run's outputs (workbench/warehouse/snapshot.py)."""
+        try:
+            snapshot.publish(self.settings)
+        except Exception as err:  # the run's outputs are in the warehouse; only the apps lag behind
+            log.warning("the serving snapshot was not refreshed after run %s: %s; `wb serve --publish` "
+                        "refreshes it", self.req.run_id, err)
 
     def attempt_row(self, step: Step, n: int) -> history.Attempt:
         """The history row of attempt ``n`` of ``step``, starting now."""
