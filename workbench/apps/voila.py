@@ -17,10 +17,13 @@ logged-in user's scope:
   does a notebook no page lists (deny by default).
 - **As whom the notebook runs** (:func:`prelaunch_hook`, ``VoilaConfiguration.prelaunch_hook``): before the
   kernel starts, a cell setting ``user = "<workbench user>"`` is put after the ``parameters`` cell, as
-  Papermill injects parameters, so the notebook opens ``wb.session(user, entry_point="app")`` as the
+  Papermill injects parameters, so the notebook opens the app session of every page
+  (``workbench.apps.page.open_session``: read-only, on the serving snapshot, entry point ``app``) as the
   logged-in user. Query arguments never reach the notebook's variables (Voila only passes them as the
   ``QUERY_STRING`` environment variable, which no report reads), and the browser's kernel connection only
   carries widget (comm) messages, so nobody can run code in the kernel to open another session.
+  Not covered: a kernel's websocket checks that a user is logged in, not that it is the user the kernel
+  was started for; kernel ids are random UUIDs that only that user's page is sent.
 
 The hook is a Python callable, which Voila's command line cannot name (traitlets' ``Callable`` takes no
 string), so the server runs as ``python -m workbench.apps.voila`` (:func:`main`): Voila's own command line
