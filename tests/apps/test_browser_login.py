@@ -48,3 +48,33 @@ def test_a_forged_cookie_opens_nothing(served_apps, page):
     page.context.add_cookies([{"name": "user", "value": "u_admin", "url": served_apps.url}])
     page.goto(f"{served_apps.url}/home")
     assert "/login" in page.url
+
+
+def _login_redirect(base: str, next_url: str) -> tuple[int, str]:
+    """POST the login form as a browser would after GET /login?next=...; the status and where it sends us."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    host = urlsplit(base)
+    con = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    con.request("GET", "/login?" + urlencode({"next": next_url}))
+    got = con.getresponse()
+    got.read()
+    if got.status != 200:
+        return got.status, ""
+    cookie = got.getheader("Set-Cookie", "").split(";")[0]
+    con.request("POST", "/login", body=urlencode({"username": "u_region_east", "password": "retail-demo"}),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    sent = con.getresponse()
+    sent.read()
+    return sent.status, sent.getheader("Location", "")
+
+
+def test_after_the_login_the_browser_goes_back_to_a_report_but_never_elsewhere(served_apps):
+    from workbench.apps.settings import app_settings
+
+    report = f"http://127.0.0.1:{app_settings().voila_port}/voila/render/finance_report.ipynb"
+    assert _login_redirect(served_apps.url, report) == (302, report)
+    assert _login_redirect(served_apps.url, "/alerts") == (302, "/alerts")
+    assert _login_redirect(served_apps.url, "http://evil.example/phish")[0] == 400
+    assert _login_redirect(served_apps.url, "http://127.0.0.1:1/elsewhere")[0] == 400

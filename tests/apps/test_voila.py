@@ -296,7 +296,8 @@ def test_without_a_login_the_browser_is_sent_to_the_panel_login_page(voila):
     assert status == 302 and location == "/login?next=" + quote(PAGE, safe="")
     status, location, _ = _get(voila.port, location)
     panel_port = app_settings().port  # the server reads the same settings file
-    assert (status, location) == (302, f"http://127.0.0.1:{panel_port}/login")
+    back = quote(f"http://127.0.0.1:{voila.port}{PAGE}", safe="")  # after the login, back to the report
+    assert (status, location) == (302, f"http://127.0.0.1:{panel_port}/login?next={back}")
 
 
 @pytest.mark.slow

@@ -11,8 +11,13 @@ the login's lifetime (``apps.session_timeout_min``).
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import panel as pn
-from panel.auth import BasicAuthProvider, BasicLoginHandler
+from panel.auth import BasicAuthProvider, BasicLoginHandler, _validate_next_url
+from panel.io.resources import CDN_DIST
+from panel.io.state import state
+from tornado.escape import url_escape
 
 from workbench.apps import login
 from workbench.apps.page import server_logging
@@ -32,12 +37,37 @@ def _audit(username: str, ok: bool) -> None:
 
 
 class WorkbenchLoginHandler(BasicLoginHandler):
-    """Panel's login page and cookie; the password is checked against the logins file's argon2 hash."""
+    """Panel's login page and cookie; the password is checked against the logins file's argon2 hash.
+
+    After the login the browser goes back where it came from: a page of this server, or (unlike Panel's
+    own handler, which allows same-origin paths only) a report on this host's Voila server.
+    """
 
     def _validate(self, username: str, password: str) -> bool:
         ok = login.check_password(login.load_logins(_APPS.logins_file), username, password)
         _audit(username, ok)
         return ok
+
+    def _next(self, url: str | None) -> str | None:
+        info = urlparse(url or "")
+        if (info.scheme in ("http", "https") and info.hostname == self.request.host_name
+                and info.port == _APPS.voila_port and "\\" not in url):
+            return url
+        return _validate_next_url(url)
+
+    def get(self) -> None:
+        next_url = self._next(self.get_argument("next", state.base_url))
+        if next_url:
+            self.set_cookie("next_url", next_url)
+        self.write(self._login_template.render(login_endpoint=self._login_endpoint,
+                                               errormessage=self.get_argument("error", ""), PANEL_CDN=CDN_DIST))
+
+    def post(self) -> None:
+        if self._validate(self.get_argument("username", ""), self.get_argument("password", "")):
+            self.set_current_user(self.get_argument("username", ""))
+            self.redirect(self._next(self.get_cookie("next_url", state.base_url)) or "/")
+        else:
+            self.redirect(self.request.uri.split("?")[0] + "?error=" + url_escape("Invalid username or password!"))
 
 
 class WorkbenchAuthProvider(BasicAuthProvider):

@@ -39,7 +39,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
@@ -73,8 +73,11 @@ class PanelLoginRedirect(web.RequestHandler):
     """``/login`` on the Voila server: people log in on the Panel server's page, never here."""
 
     def get(self) -> None:
-        self.redirect(panel_url(self.request.host, "/login", self.settings["identity_provider"].apps,
-                                self.request.protocol))
+        login_url = panel_url(self.request.host, "/login", self.settings["identity_provider"].apps, self.request.protocol)
+        back = self.get_argument("next", "")
+        if back.startswith("/") and not back.startswith("//"):  # a path on this Voila server: come back to it
+            login_url += "?" + urlencode({"next": f"{self.request.protocol}://{self.request.host}{back}"})
+        self.redirect(login_url)
 
 
 class PanelLogoutRedirect(web.RequestHandler):
