@@ -53,4 +53,15 @@ def dashboard_settings(config_file: Path | None = None, raw: Mapping[str, Any] |
     for key in ("hero_count", "top_n", "trend_lines", "export_max_rows"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ValueError(f"dashboard.{key} must be a whole number of at least 1, not {values[key]!r}")
+    _check_choices(values)
     return DashboardSettings(**values)
+
+
+def _check_choices(values: Mapping[str, Any]) -> None:
+    from workbench.dashboard.periods import PRESETS
+    from workbench.dashboard.state import COMPARISONS, DIMENSIONS, GRAINS
+
+    for key, known in (("default_dimension", DIMENSIONS), ("default_grain", GRAINS), ("default_period", PRESETS),
+                       ("comparison", COMPARISONS)):
+        if key in values and values[key] not in known:
+            raise ValueError(f"dashboard.{key} is {values[key]!r}; choose one of {', '.join(known)}")
