@@ -92,9 +92,9 @@ class ExportableTable:
         self.table = pn.widgets.Tabulator(self.frame, disabled=True, show_index=False, pagination="remote",
                                           page_size=20, sizing_mode="stretch_width")
         self.csv = pn.widgets.FileDownload(callback=lambda: self.file("csv"), filename=f"{name}.csv",
-                                           label="CSV", button_type="light", width=90)
+                                           label="CSV", width=90)
         self.xlsx = pn.widgets.FileDownload(callback=lambda: self.file("xlsx"), filename=f"{name}.xlsx",
-                                            label="Excel", button_type="light", width=90)
+                                            label="Excel", width=90)
         self.note = pn.pane.Alert("", alert_type="warning", visible=False)
 
     def show(self, frame: pd.DataFrame) -> None:
@@ -144,24 +144,24 @@ class OperationsDashboard:
         # The configured KPIs this user can see; else their role's home KPIs (the warehouse reads no sales).
         chosen = ([m for m in s.default_measures if m in visible]
                   or [m for m in home_for(self.session.role.name).kpis if m in visible] or visible[:1])
-        self.measures = pn.widgets.MultiChoice(name="Measures 指标", options={metric_label(m): m for m in visible},
+        self.measures = pn.widgets.MultiChoice(label="Measures 指标", options={metric_label(m): m for m in visible},
                                                value=chosen)
         dims = {"(total) 合计": TOTAL} | {label: d for d, label in DIMENSIONS.items()}
-        self.dimension = pn.widgets.Select(name="Dimension 维度", options=dims,
+        self.dimension = pn.widgets.Select(label="Dimension 维度", options=dims,
                                            value=s.default_dimension if s.default_dimension in DIMENSIONS else TOTAL)
-        self.grain = pn.widgets.RadioButtonGroup(name="Time grain 时间粒度", options={v: k for k, v in GRAINS.items()},
+        self.grain = pn.widgets.RadioButtonGroup(label="Time grain 时间粒度", options={v: k for k, v in GRAINS.items()},
                                                  value=s.default_grain)
-        self.preset = pn.widgets.Select(name="Period 期间", value=s.default_period,
+        self.preset = pn.widgets.Select(label="Period 期间", value=s.default_period,
                                         options={v: k for k, v in PRESETS.items()} | {"Custom 自定义": CUSTOM})
-        self.period = pn.widgets.DateRangePicker(name="From – to 起止日期", start=self.first_day, end=self.last_day,
+        self.period = pn.widgets.DateRangePicker(label="From – to 起止日期", start=self.first_day, end=self.last_day,
                                                  value=preset_period(s.default_period, self.last_day))
-        self.comparison = pn.widgets.RadioButtonGroup(name="Compare with 对比",
+        self.comparison = pn.widgets.RadioButtonGroup(label="Compare with 对比",
                                                       options={v: k for k, v in COMPARISONS.items()}, value=s.comparison)
-        self.filters = {d: pn.widgets.MultiChoice(name=f"{label} filter", options=self.options[d], value=[])
+        self.filters = {d: pn.widgets.MultiChoice(label=f"{label} filter", options=self.options[d], value=[])
                         for d, label in DIMENSIONS.items()}
-        self.chart_measure = pn.widgets.Select(name="Chart measure 图表指标", options=self._measure_options(chosen),
+        self.chart_measure = pn.widgets.Select(label="Chart measure 图表指标", options=self._measure_options(chosen),
                                                value=chosen[0] if chosen else None)
-        self.hero_styles = pn.widgets.MultiChoice(name="Hero styles 主推款 (empty: configured, else top sellers)",
+        self.hero_styles = pn.widgets.MultiChoice(label="Hero styles 主推款 (empty: configured, else top sellers)",
                                                   options=style_options(self.session), value=[])
         for widget in [self.measures, self.dimension, self.grain, self.period, self.comparison, self.hero_styles,
                        *self.filters.values()]:
