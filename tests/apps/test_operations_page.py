@@ -140,3 +140,12 @@ def test_the_home_page_of_each_role(sessions, user, title):
         assert "stock_units" in cards and "net_sales" not in cards and "Weeks of cover" in texts  # named as not shown
     else:
         assert "net_sales" in cards
+
+
+def test_days_picked_by_hand_make_the_preset_custom(sessions):
+    dash = operations.view(sessions("u_hq")).dashboard
+    start, end = _period(dash)
+    dash.period.value = (start.replace(day=10), end)
+    assert dash.preset.value == "custom" and dash.error is None
+    assert dash.table.frame.net_sales.sum() == pytest.approx(
+        compute(sessions("u_hq"), ["net_sales"], start=start.replace(day=10), end=end).to_pandas().net_sales.iloc[0])

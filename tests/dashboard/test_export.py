@@ -43,3 +43,11 @@ def test_a_table_over_the_limit_is_refused_with_a_message():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="choose csv or xlsx"):
         export(TABLE, "pdf")
+
+
+def test_the_limit_defaults_to_the_settings(monkeypatch, tmp_path):
+    config = tmp_path / "workbench.yaml"
+    config.write_text("dashboard:\n  export_max_rows: 2\n", encoding="utf-8")
+    monkeypatch.setenv("WB_CONFIG", str(config))
+    with pytest.raises(ExportTooLarge, match="exports stop at 2"):
+        export(TABLE, "xlsx")

@@ -167,6 +167,7 @@ class OperationsDashboard:
                        *self.filters.values()]:
             widget.param.watch(self._changed, "value")
         self.preset.param.watch(self._preset_changed, "value")
+        self.period.param.watch(self._period_picked, "value")
         self.chart_measure.param.watch(lambda _e: None if self._busy else self._draw_trend(), "value")
 
     def _outputs(self) -> None:
@@ -211,6 +212,11 @@ class OperationsDashboard:
     def _preset_changed(self, event: Any) -> None:
         if event.new != CUSTOM:
             self.period.value = preset_period(event.new, self.last_day)  # its watcher refreshes
+
+    def _period_picked(self, event: Any) -> None:
+        # Days picked by hand are no longer the preset: say so (the preset's watcher ignores "custom").
+        if self.preset.value != CUSTOM and tuple(event.new or ()) != preset_period(self.preset.value, self.last_day):
+            self.preset.value = CUSTOM
 
     def state(self) -> DashboardState:
         """The checked selection the widgets show."""

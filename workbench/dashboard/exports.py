@@ -13,6 +13,7 @@ import io
 
 import pandas as pd
 
+from workbench.dashboard.settings import dashboard_settings
 from workbench.dashboard.state import ExportTooLarge
 
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -20,12 +21,17 @@ EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 
 def export(table: pd.DataFrame, fmt: str, max_rows: int | None = None, sheet: str = "data") -> bytes:
-    """``table`` as CSV or Excel (``fmt``: ``csv`` | ``xlsx``; ``excel`` is taken for ``xlsx``) bytes."""
+    """``table`` as CSV or Excel (``fmt``: ``csv`` | ``xlsx``; ``excel`` is taken for ``xlsx``) bytes.
+
+    ``max_rows`` defaults to ``dashboard.export_max_rows`` of the settings.
+    """
     fmt = "xlsx" if fmt == "excel" else fmt
+    if max_rows is None:
+        max_rows = dashboard_settings().export_max_rows
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose csv or xlsx")
-    limit = min(max_rows or EXCEL_MAX_ROWS, EXCEL_MAX_ROWS) if fmt == "xlsx" else max_rows
-    if limit is not None and len(table) > limit:
+    limit = min(max_rows, EXCEL_MAX_ROWS) if fmt == "xlsx" else max_rows
+    if len(table) > limit:
         raise ExportTooLarge(
             f"This table has {len(table):,} rows; exports stop at {limit:,}. Narrow the selection "
             "(a shorter period, a coarser time grain, fewer stores or a filter) and export again.")
