@@ -231,9 +231,13 @@ def _rollup_choice(session: Any, call: dict | None) -> str | None:
     except (AttributeError, ImportError):
         return None
     try:
-        return str(explain(session, **call))
+        rows = explain(session, **call)
     except Exception as err:  # a benchmark reports, it does not stop on a planner's problem
         return f"(explain failed: {err})"
+    if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+        return "; ".join(f"{r.get('fact')} <- {r.get('table')}" + (f" ({r['reason']})" if r.get("reason") else "")
+                         for r in rows)
+    return str(rows)
 
 
 def _scans(plan: Any) -> list[str]:

@@ -94,10 +94,26 @@ class _Probe:
         return self._session.table(name)
 
 
-def measure_availability(session: Any, measures: Iterable[str] = METRICS) -> dict[str, str | None]:
-    """Each measure -> ``None`` when this user can see it, else why not (in words)."""
+# (access file, its modification time, role) -> availability: grants and column policies are per role, and
+# building two dozen metric expressions costs a noticeable part of a first render.
+_AVAILABILITY: dict[tuple[str, int, Any], dict[str, str | None]] = {}
+
+
+def measure_availability(session: Any) -> dict[str, str | None]:
+    """Each measure of the registry -> ``None`` when this user can see it, else why not (in words).
+
+    Remembered per role and version of the access file, so that an edited grant counts at the next session.
+    """
+    path = session.config.path
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0, session.role)
+    if key not in _AVAILABILITY:
+        _AVAILABILITY[key] = _availability(session)
+    return dict(_AVAILABILITY[key])
+
+
+def _availability(session: Any) -> dict[str, str | None]:
     probe, out = _Probe(session), {}
-    for name in measures:
+    for name in METRICS:
         try:
             compute(probe, [name])
             out[name] = None
