@@ -2,7 +2,7 @@
 
 ``served_apps`` starts the real ``panel serve`` of ``wb serve`` (the workbench
 login, every app) on a free 127.0.0.1 port over a copy of the tiny warehouse
-with a published serving snapshot; ``browser`` is Debian's Chromium driven by
+and a day's allocation plan, with a published serving snapshot; ``browser`` is Debian's Chromium driven by
 Playwright (no browser download). Screenshots go to ``test-artifacts/`` (or
 ``WB_TEST_ARTIFACTS``), which CI keeps.
 """
@@ -10,7 +10,6 @@ Playwright (no browser download). Screenshots go to ``test-artifacts/`` (or
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +43,10 @@ def served_apps(tiny_settings, tmp_path_factory):
     from workbench.tracking.server import free_port
     from workbench.warehouse import snapshot
 
+    from ..allocation.test_approvals import make_review_warehouse
+
     root = tmp_path_factory.mktemp("served")
-    shutil.copyfile(tiny_settings.warehouse, root / "warehouse.duckdb")
-    settings = tiny_settings.with_(warehouse=root / "warehouse.duckdb", audit_dir=root / "audit")
+    settings = make_review_warehouse(tiny_settings, root).settings  # tiny, with a day's allocation plan
     snapshot.publish(settings)
     env = {"WB_WAREHOUSE": str(settings.warehouse), "WB_AUDIT_DIR": str(settings.audit_dir),
            "WB_APPS_DIR": str(root / "apps"), "WB_APPS_COOKIE_SECRET": "browser-test-secret",

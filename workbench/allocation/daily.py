@@ -9,17 +9,21 @@ Strategies (configuration, ``strategy=``):
 - ``sell_one_replenish_one``, ``proportional_to_sales``,
   ``size_break_replenishment``, ``slow_stock_swap``: the business's rules
   alone (``strategies``), for comparison or as a fallback.
+
+Whatever the strategy, the plan respects the allocation review of earlier days
+(``approvals.planner_feedback``): approved moves not shipped yet count as
+committed stock, and a route × SKU rejected recently is not proposed again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from workbench.allocation import inputs, output, strategies
+from workbench.allocation import approvals, inputs, output, strategies
 from workbench.allocation.optimizer import Plan
 from workbench.allocation.planning import PlanningSettings, load_planning_settings, plan_day, shop_positions
 from workbench.allocation.routes import load_route_book, route_table
@@ -42,6 +46,7 @@ class DayPlan:
     stores: pd.DataFrame
     products: pd.DataFrame
     settings: PlanningSettings
+    feedback: approvals.Feedback = field(default_factory=approvals.Feedback)  # from the review of earlier days
 
     def describe(self) -> str:
         shipments = len(self.moves.drop_duplicates(["origin", "dest"])) if len(self.moves) else 0
@@ -49,7 +54,8 @@ class DayPlan:
                 f"{int(self.moves['units'].sum()) if len(self.moves) else 0} units in {shipments} shipments; "
                 f"solver: {self.report.status}, gap {self.report.gap:.2%}, {self.report.solve_s:.1f} s"
                 + ("" if self.report.repeatable else "; the time limit bound, so a re-run may plan otherwise: "
-                   "raise allocation.time_limit_s"))
+                   "raise allocation.time_limit_s")
+                + f"; review: {self.feedback.describe()}")
 
     def impact(self) -> pd.DataFrame:
         """Per relation (DC, same city, same region): moves, units, shipments, expected units, margin, freight."""
@@ -146,23 +152,25 @@ def make_plan(session, as_of, strategy: str = "workbench", settings: PlanningSet
             raise ValueError(f"no stores in region {region!r}; regions: {sorted(stores['region'].dropna().unique())}")
         stores = stores[(stores["region"] == region) | (stores["store_type"] == "dc")]
     products = inputs.query(session, "select sku_id, skc_id, is_core_size from core.products")
-    stock = inputs.stock_position(session, as_of)
+    feedback = approvals.planner_feedback(session, as_of, settings)
+    stock = approvals.apply_commitments(inputs.stock_position(session, as_of), feedback.committed)
     stock = stock[stock["location_id"].isin(stores["store_id"])]
     if strategy == "workbench":
-        moves, report = _optimised(session, as_of, stock, stores, products, settings)
+        moves, report = _optimised(session, as_of, stock, stores, products, settings, feedback.blocked)
     else:
         moves, report = _rule(session, strategy, as_of, stock, stores, products, settings)
-    return DayPlan(as_of, strategy, moves, report, stock, stores, products, settings)
+        moves = approvals.without_blocked(moves, feedback.blocked).reset_index(drop=True)
+    return DayPlan(as_of, strategy, moves, report, stock, stores, products, settings, feedback)
 
 
-def _optimised(session, as_of, stock, stores, products, settings):
+def _optimised(session, as_of, stock, stores, products, settings, blocked=None):
     demand = inputs.horizon_forecast(session, as_of, settings.horizon_days)
     demand = demand[demand["store_id"].isin(stores["store_id"])]
     margins = inputs.margins_at(session, as_of, shop_positions(stock, demand, stores), stores).fillna({"margin": 0.0})
     sales = inputs.recent_sales(session, as_of, settings.rule_look_back_days) if settings.rules else None
     context = RuleContext(sales=sales, products=products)
     return plan_day(stock[["sku_id", "location_id", "stock"]], demand, stores, margins,
-                    route_table(stores, load_route_book()), settings, context=context)
+                    route_table(stores, load_route_book()), settings, context=context, blocked=blocked)
 
 
 def _rule(session, strategy, as_of, stock, stores, products, settings):

@@ -97,7 +97,7 @@ def write_initial_allocation(session, moves: pd.DataFrame, as_of: dt.date) -> in
 def read_plan(session, table: str, as_of: dt.date | None = None) -> pd.DataFrame:
     """The rows of ``table`` for ``as_of`` (the latest as-of date when None) the user may see."""
     if not session.table_exists(table):
-        return pd.DataFrame(columns=OUTPUTS[table].column_names())
+        return pd.DataFrame(columns=OUTPUTS[table].column_names)
     t = session.table(table)
     if as_of is None:
         latest = t.as_of.max().to_pandas()

@@ -63,6 +63,8 @@ class PlanningSettings:
     ranking_top: int = 10  # sales_ranking: the style's best selling stores that may receive
     rule_look_back_days: int = 14  # the sales the rules look at
     size_break_penalty: float = 50.0  # CNY: a core size missing while its style is on display (断码)
+    rejection_cooldown_days: int = 7  # a route × SKU rejected in review is not proposed again this long (approvals)
+    commitment_days: int = 7  # an approved move not shipped counts as committed this long after its plan
 
     def __post_init__(self) -> None:
         if self.horizon_days < 1:
@@ -71,6 +73,8 @@ class PlanningSettings:
             raise ValueError("allocation.threshold and allocation.max_shipments cannot be negative")
         if self.price_steps < 0 or self.branch_nodes < 0:
             raise ValueError("allocation.price_steps and allocation.branch_nodes cannot be negative")
+        if self.rejection_cooldown_days < 0 or self.commitment_days < 0:
+            raise ValueError("allocation.rejection_cooldown_days and allocation.commitment_days cannot be negative")
         if any(v < 0 for v in self.min_display.values()):
             raise ValueError("allocation.min_display cannot be negative")
         object.__setattr__(self, "rules", tuple(self.rules or ()))
@@ -173,7 +177,7 @@ def _store_arcs(receivers: pd.DataFrame, donors: pd.DataFrame, routes: pd.DataFr
 
 def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
                       routes: pd.DataFrame, settings: PlanningSettings,
-                      context: RuleContext | None = None) -> dict[str, pd.DataFrame]:
+                      context: RuleContext | None = None, blocked: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The optimiser's inputs (``positions, arcs, routes, stores``) for one planning day.
 
     ``stock``: ``sku_id, location_id, stock`` (on hand + in transit; the DC too);
@@ -182,7 +186,8 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     ``stores``: ``store_id, store_type, grade, region, capacity_units``;
     ``margins``: ``sku_id, location_id, margin`` (price there − unit cost);
     ``routes``: :func:`~workbench.allocation.routes.route_table`;
-    ``context``: what ``settings.rules`` look at (:mod:`~workbench.allocation.rules`).
+    ``context``: what ``settings.rules`` look at (:mod:`~workbench.allocation.rules`);
+    ``blocked``: ``origin, dest, sku_id`` not to propose (rejected in review, :mod:`~workbench.allocation.approvals`).
     """
     check_rules(settings.rules, context)
     if (stock["stock"] < 0).any():
@@ -206,6 +211,10 @@ def candidate_problem(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.Data
     arcs = pd.concat([dc_arcs[["origin", "dest", "sku_id", "unit_cost"]],
                       _store_arcs(receivers, donors, routes[~routes["origin"].isin(dc_ids)],
                                   settings.donors_per_receiver, settings.routes_per_store)], ignore_index=True)
+    if blocked is not None and len(blocked):
+        from workbench.allocation.approvals import without_blocked
+
+        arcs = without_blocked(arcs, blocked).reset_index(drop=True)
     positions = arc_positions(arcs).merge(shops, on=["sku_id", "location_id"], how="left")
     at_dc = positions["location_id"].isin(dc_ids)
     dc_stock = dc.set_index(["sku_id", "location_id"])["stock"]
@@ -230,15 +239,16 @@ def _headroom(stock: pd.DataFrame, stores: pd.DataFrame, settings: PlanningSetti
 
 def plan_day(stock: pd.DataFrame, demand: pd.DataFrame, stores: pd.DataFrame, margins: pd.DataFrame,
              routes: pd.DataFrame, settings: PlanningSettings, solver=None,
-             context: RuleContext | None = None) -> tuple[pd.DataFrame, Plan]:
+             context: RuleContext | None = None, blocked: pd.DataFrame | None = None) -> tuple[pd.DataFrame, Plan]:
     """The day's moves (``MOVE_COLUMNS``), each explained, and the solver's report.
 
     ``solver`` (optional) has :func:`~workbench.allocation.optimizer.solve`'s signature. By default a day
     of up to ``REGIONAL_FROM`` positions is one MILP, a larger one is solved region by region
     (:mod:`~workbench.allocation.regional`), with the gap against a bound on the whole day.
+    ``blocked``: route × SKU not to propose (:func:`candidate_problem`).
     """
     started = time.perf_counter()
-    problem = candidate_problem(stock, demand, stores, margins, routes, settings, context)
+    problem = candidate_problem(stock, demand, stores, margins, routes, settings, context, blocked)
     if problem["arcs"].empty:  # nothing could pay its freight today
         return explain(problem["arcs"], routes, settings), Plan(problem["arcs"], 0.0, 0.0, "no candidate moves", 0.0)
     if solver is None and len(problem["positions"]) > REGIONAL_FROM and not routes["relation"].eq("cross_region").any():

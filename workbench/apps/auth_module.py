@@ -15,6 +15,7 @@ import panel as pn
 from panel.auth import BasicAuthProvider, BasicLoginHandler
 
 from workbench.apps import login
+from workbench.apps.page import server_logging
 from workbench.apps.settings import app_settings
 from workbench.config import load_settings
 from workbench.governance.audit import AuditRecord, writer_for
@@ -47,6 +48,7 @@ class WorkbenchAuthProvider(BasicAuthProvider):
         return WorkbenchLoginHandler
 
 
+server_logging()
 pn.config.oauth_expiry = _APPS.session_timeout_min / 1440  # days: the cookie's and get_user's max age
 pn.config.authorize_callback = login.authorize
 

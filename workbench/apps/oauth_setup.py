@@ -11,7 +11,9 @@ role must be allowed the page (``apps.pages``).
 import panel as pn
 
 from workbench.apps import login
+from workbench.apps.page import server_logging
 from workbench.apps.settings import app_settings
 
 pn.config.authorize_callback = login.authorize
 pn.config.oauth_expiry = app_settings().session_timeout_min / 1440
+server_logging()

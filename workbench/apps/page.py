@@ -139,10 +139,39 @@ def current_user(apps: AppSettings) -> str | None:
     return login.workbench_user(pn.state.user, login.load_logins(apps.logins_file))
 
 
+def server_logging() -> None:
+    """The server's log (``apps.dir/panel.log``) gets the workbench's INFO lines: sessions opening and closing."""
+    logger = logging.getLogger("workbench")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+
+
+def _release_memory() -> None:
+    """Give a closed session's memory back to the OS: glibc keeps freed arenas otherwise, and RSS only grows."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _closed(session, page: str) -> None:
+    session.close()
+    _release_memory()
+    log.info("app session closed: %s on %s", session.user.name, page)  # the bench counts these
+
+
 def serve(page: str) -> None:
     """Make ``page`` this Panel server session's document (called by ``apps/<page>.py``)."""
     apps = app_settings()
     layout, session = build(page, current_user(apps), apps=apps)
     if session is not None:
-        pn.state.on_session_destroyed(lambda _ctx: session.close())
+        log.info("app session opened: %s on %s", session.user.name, page)
+        pn.state.on_session_destroyed(lambda _ctx: _closed(session, page))
     layout.servable(title=f"{PAGES.get(page, PageInfo(page)).title} · Retail Workbench")

@@ -49,14 +49,15 @@ def app_files(root: Path | None = None) -> list[Path]:
     return [folder / f"{page}.py" for page, info in PAGES.items() if not info.voila]
 
 
-def panel_command(apps: AppSettings, port: int | None = None, oauth_provider: str | None = None) -> list[str]:
+def panel_command(apps: AppSettings, port: int | None = None, oauth_provider: str | None = None,
+                  idle_ms: int | None = None) -> list[str]:
     """``panel serve`` over every app, with the workbench login (or Panel's OAuth provider) and timeouts."""
     port = port or apps.port
+    idle_ms = idle_ms or int(apps.idle_session_min * 60_000)
     cmd = [sys.executable, "-m", "panel", "serve", *map(str, app_files()), "--address", apps.host, "--port", str(port),
            "--allow-websocket-origin", f"{apps.host}:{port}", "--allow-websocket-origin", f"localhost:{port}",
            "--index", "home",
-           "--unused-session-lifetime", str(int(apps.idle_session_min * 60_000)),
-           "--check-unused-sessions", str(min(60_000, int(apps.idle_session_min * 60_000)))]
+           "--unused-session-lifetime", str(idle_ms), "--check-unused-sessions", str(min(60_000, idle_ms))]
     if oauth_provider:  # Panel's documented OAuth / OIDC; PANEL_OAUTH_KEY / _SECRET / _EXTRA_PARAMS in the environment
         return [*cmd, "--oauth-provider", oauth_provider, "--setup", str(OAUTH_SETUP)]
     return [*cmd, "--auth-module", str(AUTH_MODULE)]

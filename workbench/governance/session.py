@@ -33,7 +33,7 @@ from workbench.governance.gate import ExecutionGate, Provenance
 from workbench.governance.policies import VIRTUAL_TABLES, AccessConfig, User, load_access, qualify, qualify_parts
 from workbench.governance.scope import Scope, resolve_scope
 from workbench.warehouse import engines
-from workbench.warehouse.schema import LAYERS, OPERATIONS, OUTPUTS, TABLES
+from workbench.warehouse.schema import LAYERS, LOGS, OPERATIONS, OUTPUTS, TABLES
 
 ADMIN_ROLE = "admin"
 
@@ -169,7 +169,7 @@ class Session:
                 ColumnInfo(name, str(dtype.copy(nullable=True)), name in governed.masked)
                 for name, dtype in governed.table.schema().items()
             )
-            spec = TABLES.get(qualified) or OUTPUTS.get(qualified) or OPERATIONS.get(qualified)
+            spec = TABLES.get(qualified) or OUTPUTS.get(qualified) or OPERATIONS.get(qualified) or LOGS.get(qualified)
             doc = spec.doc if spec else ("The audit log: every read, query, write and refusal." if qualified == "audit_log" else "")
             infos.append(TableInfo(qualified, doc, cols))
         return infos

@@ -421,6 +421,31 @@ MARTS = [
     ], key=("as_of", "store_id", "sku_id", "flagged_from")),
 ]
 
+# Decisions on the allocation plans (调拨审批), one log per plan table: `raw.<plan>_decisions` holds the
+# review app's approve / reject / edit of the rows of `marts.<plan>` (workbench.allocation.approvals).
+# Raw data is never edited: every decision is appended, a change of mind is a new row, and the latest
+# row per move (as_of, from, to, sku) wins. Two logs, not one, so that the write grants in access.yaml
+# alone say who decides which plan (the warehouse decides DC replenishment, not store transfers).
+DECISION_LOGS = [
+    _t("raw", f"{plan}_decisions", f"Decisions on marts.{plan}: {what}, append-only; the latest row per move "
+       "wins (workbench.allocation.approvals).", [
+        ("as_of", "date", "the plan's as-of date (the move's key in the plan)", False),
+        ("from_store_id", "int32", "location the units leave (the move's key)", False),
+        ("to_store_id", "int32", "store the units go to (the move's key)", False),
+        ("sku_id", "int32", "item (the move's key)", False),
+        ("plan_run_id", "string", "run_id of the plan row decided on (a re-made plan has another)"),
+        ("decision", "string", "approved | rejected | edited (approved with another quantity)", False),
+        ("proposed_units", "int32", "units the plan proposed", False),
+        ("approved_units", "int32", "units to ship: the proposal, the edited quantity, or 0 when rejected", False),
+        ("comment", "string", "why (required to reject or edit)"),
+        ("decided_by", "string", "user who decided (access.yaml users)", False),
+        ("decided_role", "string", "that user's role when deciding", False),
+        ("decided_at", "timestamp", "when (UTC)", False),
+        ("run_id", "string", "session that wrote the row (filled by the session)"),
+    ], key=("as_of", "from_store_id", "to_store_id", "sku_id", "decided_at"))
+    for plan, what in (("transfer_plan", "store-to-store transfers (调拨)"),
+                       ("replenishment_plan", "DC replenishment (补货)"))]
+
 # Operations: written by the workbench about itself (``wb run``), one row per step attempt.
 OPS = [
     _t("ops", "pipeline_runs", "Pipeline run history: one row per step attempt of `wb run` "
@@ -449,12 +474,13 @@ OPS = [
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
 OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
 OPERATIONS: dict[str, TableSpec] = {t.qualified: t for t in OPS}
+LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS}  # append-only raw logs the workbench writes
 
 
 def spec(name: str) -> TableSpec:
     """Look a table up by ``layer.name``, or by bare name in ``core``."""
     qualified = name if "." in name else f"core.{name}"
     try:
-        return {**TABLES, **OUTPUTS, **OPERATIONS}[qualified]
+        return {**TABLES, **OUTPUTS, **OPERATIONS, **LOGS}[qualified]
     except KeyError:
         raise KeyError(f"no table {name!r} in the warehouse schema (workbench/warehouse/schema.py)") from None
