@@ -149,3 +149,23 @@ def test_days_picked_by_hand_make_the_preset_custom(sessions):
     assert dash.preset.value == "custom" and dash.error is None
     assert dash.table.frame.net_sales.sum() == pytest.approx(
         compute(sessions("u_hq"), ["net_sales"], start=start.replace(day=10), end=end).to_pandas().net_sales.iloc[0])
+
+
+def test_the_page_frame_serves_both_pages(tiny_settings):
+    """Through the lead's frame (login user -> governed session -> view), as `wb serve` runs them."""
+    from workbench.apps import page
+
+    layout, session = page.build("operations", "u_store_001", settings=tiny_settings)
+    try:
+        dash = next(obj for obj in layout.objects if hasattr(obj, "dashboard")).dashboard
+        assert dash.session is session and dash.error is None
+        assert dash.table.frame.region.tolist() == ["East"]  # S001's region, and nothing else
+    finally:
+        session.close()
+    layout, session = page.build("home", "u_region_east", settings=tiny_settings)
+    try:
+        texts = "\n".join(str(p.object) for p in layout.select(pn.pane.Markdown))
+        assert "My region" in texts and "(/operations)" in texts  # the frame passes the role's links
+        assert not layout.select(pn.pane.Alert)
+    finally:
+        session.close()

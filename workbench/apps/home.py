@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
-from workbench.apps.operations import kpi_row, line_chart
+from workbench.apps.operations import formatters, kpi_row, line_chart
 from workbench.dashboard.coverage import RATES as COVERAGE_MEASURES
 from workbench.dashboard.coverage import availability
 from workbench.dashboard.figures import breakdown, kpi_cards, top_values, trend
@@ -63,7 +63,7 @@ def _figures(session: Any, spec: HomeSpec) -> list[Any]:
         frame = (top_and_slow(session, state, settings.top_n) if panel == "top_and_slow"
                  else availability(session, state))
         out += [pn.pane.Markdown(f"### {PANEL_TITLES[panel]}"),
-                pn.widgets.Tabulator(frame, disabled=True, show_index=False, pagination="remote", page_size=10,
+                pn.widgets.Tabulator(frame, formatters=formatters(frame), disabled=True, show_index=False, pagination="remote", page_size=10,
                                      sizing_mode="stretch_width")]
     if hidden.keys() & set(spec.kpis):
         out.append(pn.pane.Markdown(f"*Not shown (your role cannot read their data): "

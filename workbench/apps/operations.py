@@ -76,6 +76,22 @@ def kpi_row(cards: pd.DataFrame, compared: str) -> pn.FlexBox:
     return pn.FlexBox(*out)
 
 
+def formatters(frame: pd.DataFrame) -> dict[str, Any]:
+    """Tabulator number formats from each metric's unit: shares as %, money as ¥, counts without decimals."""
+    from bokeh.models.widgets.tables import NumberFormatter
+
+    out = {}
+    for column in frame.columns:
+        unit = METRICS[column].unit if column in METRICS else ("share" if column.startswith("share") else None)
+        if unit and unit.startswith("share"):
+            out[column] = NumberFormatter(format="0.0%")
+        elif unit == "CNY":
+            out[column] = NumberFormatter(format="¥0,0")
+        elif unit or pd.api.types.is_float_dtype(frame[column]):
+            out[column] = NumberFormatter(format="0,0" if pd.api.types.is_integer_dtype(frame[column]) else "0,0.00")
+    return out
+
+
 def line_chart(frame: pd.DataFrame, x: str, y: str, by: str | None, title: str) -> Any:
     """An hvplot line chart, one line per value of ``by``."""
     import hvplot.pandas  # noqa: F401  (registers .hvplot)
@@ -99,6 +115,7 @@ class ExportableTable:
 
     def show(self, frame: pd.DataFrame) -> None:
         self.frame = frame
+        self.table.formatters = formatters(frame)
         self.table.value = frame
         too_big = len(frame) > self.max_rows
         self.csv.disabled = self.xlsx.disabled = too_big

@@ -40,5 +40,6 @@ def availability(session: Any, state: DashboardState) -> pd.DataFrame:
     frame = trace.run(joined.select(*COLUMNS), "availability", call)
     counts = ["skcs_on_display", "skcs_size_broken", "core_sizes_checked", "core_sizes_out"]
     frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"]).dt.date  # a day, not a midnight
     frame = frame.sort_values(["size_break_rate", "store_code"], ascending=[False, True], na_position="last")
     return frame.reset_index(drop=True)
