@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 import panel as pn
 
 from workbench.apps.operations import formatters, kpi_row, line_chart
@@ -28,7 +27,8 @@ from workbench.dashboard.state import DIMENSIONS, GRAINS, DashboardError, Dashbo
 from workbench.metrics.query import MetricError
 
 PANEL_NEEDS = {"top_and_slow": SELLER_MEASURES, "availability": COVERAGE_MEASURES}
-PANEL_TITLES = {"top_and_slow": "Top and slow sellers by region 畅销/滞销", "availability": "Out-of-stock and size breaks by store 缺货/断码"}
+PANEL_TITLES = {"top_and_slow": "Top and slow sellers by region 畅销/滞销",
+                "availability": "Out-of-stock and size breaks by store 缺货/断码"}
 
 
 def view(session: Any, links: Sequence[tuple[str, str]] = ()) -> pn.Column:
@@ -63,8 +63,8 @@ def _figures(session: Any, spec: HomeSpec) -> list[Any]:
         frame = (top_and_slow(session, state, settings.top_n) if panel == "top_and_slow"
                  else availability(session, state))
         out += [pn.pane.Markdown(f"### {PANEL_TITLES[panel]}"),
-                pn.widgets.Tabulator(frame, formatters=formatters(frame), disabled=True, show_index=False, pagination="remote", page_size=10,
-                                     sizing_mode="stretch_width")]
+                pn.widgets.Tabulator(frame, formatters=formatters(frame), disabled=True, show_index=False,
+                                     pagination="remote", page_size=10, sizing_mode="stretch_width")]
     if hidden.keys() & set(spec.kpis):
         out.append(pn.pane.Markdown(f"*Not shown (your role cannot read their data): "
                                     f"{', '.join(metric_label(m) for m in spec.kpis if m in hidden)}.*"))

@@ -16,7 +16,6 @@ import io
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
