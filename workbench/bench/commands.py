@@ -319,3 +319,7 @@ def _risk_chain(scale: str, seed: int, folder: Path):
         click.echo(f"Generating the {scale} chain (seed {seed}) into {settings.warehouse} ...", err=True)
         build_warehouse(settings, scale=scale, seed=seed, progress=True)
     return settings
+
+
+from workbench.dashboard.bench import command as _dashboard_bench  # noqa: E402  (wb bench dashboard)
+bench.add_command(_dashboard_bench)

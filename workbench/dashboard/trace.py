@@ -1,0 +1,69 @@
+"""Every query the dashboard runs goes through :func:`run`, so a benchmark can see what ran.
+
+Inside ``with traced() as calls:`` each execution is recorded with its part
+of the dashboard (``kpis``, ``trend`` ...), the ``compute`` arguments that
+built it (so the metrics layer can say which rollup answers it), the ibis
+expression (so its SQL can be planned) and its time. Outside a trace,
+:func:`run` only executes: nothing is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from workbench.metrics import compute
+
+
+@dataclass(frozen=True)
+class Executed:
+    part: str
+    expr: ir.Table
+    seconds: float
+    rows: int
+    call: Mapping[str, Any] | None = None  # compute()'s arguments, when it came from compute
+
+
+_CALLS: ContextVar[list[Executed] | None] = ContextVar("dashboard_calls", default=None)
+
+
+@contextmanager
+def traced() -> Iterator[list[Executed]]:
+    """Record the queries run inside the block (nested blocks record into their own list)."""
+    calls: list[Executed] = []
+    token = _CALLS.set(calls)
+    try:
+        yield calls
+    finally:
+        _CALLS.reset(token)
+
+
+def run(expr: ir.Table, part: str, call: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Execute ``expr`` (a governed expression) to pandas, recording it when traced."""
+    started = time.perf_counter()
+    frame = expr.to_pandas()
+    calls = _CALLS.get()
+    if calls is not None:
+        calls.append(Executed(part, expr, time.perf_counter() - started, len(frame), call))
+    return frame
+
+
+def metrics(source: Any, part: str, metrics: list[str], by: list[str], start: Any, end: Any,
+            where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """``compute(...)`` run and recorded: the one way the dashboard asks for metric values."""
+    call = {"metrics": list(metrics), "by": list(by), "start": start, "end": end, "where": dict(where or {})}
+    return run(compute(source, **call), part, call)
+
+
+def compute_expr(source: Any, metrics: list[str], by: list[str], start: Any, end: Any,
+                 where: Mapping[str, Any] | None = None) -> tuple[ir.Table, dict[str, Any]]:
+    """The expression and arguments of a ``compute`` call, for parts that join it with more."""
+    call = {"metrics": list(metrics), "by": list(by), "start": start, "end": end, "where": dict(where or {})}
+    return compute(source, **call), call
