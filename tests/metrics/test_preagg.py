@@ -235,3 +235,29 @@ def test_a_rollup_older_than_the_data_is_completed_from_the_facts(tiny_settings,
         # a query inside what the rollup holds reads no facts
         plan = explain(s, KPIS, start="2025-03-01", end="2025-03-31")
         assert all(p["raw_tail_from"] is None for p in plan)
+
+
+# --- the pipeline step -----------------------------------------------------------------------------
+
+
+def test_the_notebook_is_stored_clean_and_thin():
+    from workbench.config import project_root
+
+    from ..notebook_checks import assert_clean_and_thin
+
+    assert_clean_and_thin(project_root() / "notebooks" / "rollups.ipynb", ("as_of", "user", "run_id"))
+
+
+@pytest.mark.slow  # builds the rollups of the tiny chain (about 5 s)
+def test_a_staged_build_is_seen_only_once_published(tiny_settings, tmp_path):
+    settings = copy_of(tiny_settings, tmp_path)
+    with wb.session("u_pipeline", settings=settings, read_only=False, stage=True, run_id="daily-test") as s:
+        preagg.build_rollups(s)  # as a pipeline step's kernel does (WB_STAGE_WRITES=1)
+    with wb.session("u_hq", settings=settings) as s:
+        assert tables(explain(s, "net_sales", by="month"))["sales"].startswith("raw")
+    with wb.session("u_pipeline", settings=settings, read_only=False) as s:
+        published = s.publish("daily-test")
+    assert set(published) == {preagg.CATALOG, *(r.table for r in preagg.ROLLUPS)}
+    with wb.session("u_hq", settings=settings) as s:
+        assert tables(explain(s, "net_sales", by="month"))["sales"] == "marts.rollup_sales_month"
+        same(*both(s, metrics=["net_sales", "units"], by=["month", "region"]))
