@@ -53,7 +53,9 @@ def dashboard_queries(as_of: dt.date, brand: str) -> list[BenchQuery]:
                    weeks_start, week_end),
         BenchQuery("top_categories", "dimension", ("net_sales", "units", "sell_through"), ("category",), start, end),
         BenchQuery("by_region", "dimension", ("net_sales", "conversion", "units_per_ticket"), ("region",), start, end),
-        BenchQuery("kpi_cards_brand", "filter", KPIS, start=start, end=end, where={"brand": brand}),
+        # traffic has no product: with a brand filter the cards without traffic and conversion
+        BenchQuery("kpi_cards_brand", "filter", tuple(k for k in KPIS if k not in ("traffic", "conversion")),
+                   start=start, end=end, where={"brand": brand}),
         BenchQuery("categories_brand", "filter", ("net_sales", "units"), ("category",), start, end, {"brand": brand}),
         BenchQuery("trend_month_region", "month", ("net_sales", "conversion", "average_ticket"), ("month", "region"),
                    year_start, end),

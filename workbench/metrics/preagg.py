@@ -303,26 +303,29 @@ def build_rollups(
     as_of = to_date(as_of, "as_of") or latest_day(session)
     chosen = [BY_NAME[n] if n in BY_NAME else _unknown(n) for n in (names or BY_NAME)]
     totals = _raw_totals(session, as_of) if check else {}
+    finer_needed = {BY_NAME[DERIVED[r.name]] for r in chosen if r.name in DERIVED}
     frames, summary = {}, []
-    for rollup in chosen:
-        t0 = time.perf_counter()
-        finer = BY_NAME.get(DERIVED.get(rollup.name, ""))
-        if finer in frames:
-            data = derive(frames[finer].drop_columns(["as_of"]), rollup)
-        else:
-            data = rollup_expr(session, rollup, end=as_of).to_pyarrow()
-        data = data.append_column("as_of", _constant(as_of, data.num_rows))
-        if check:
-            _reconcile(rollup, data, totals)
-        frames[rollup] = data
-        row = {"name": rollup.name, "fact": rollup.fact, "grain": rollup.describe(), "as_of": as_of,
-               "rows": data.num_rows, "build_s": round(time.perf_counter() - t0, 3)}
-        summary.append(row)
-        if progress:
-            progress(row)
+    # One transaction: readers see all the new rollups and their catalog lines, or none. Each rollup is
+    # written as soon as it is computed, so only the finer ones later rollups are summed from stay in memory.
     with session.transaction():
-        for rollup, data in frames.items():
-            session.write(rollup.table, data, mode="replace")
+        for rollup in chosen:
+            t0 = time.perf_counter()
+            finer = BY_NAME.get(DERIVED.get(rollup.name, ""))
+            if finer in frames:
+                data = derive(frames[finer], rollup)
+            else:
+                data = rollup_expr(session, rollup, end=as_of).to_pyarrow()
+            if check:
+                _reconcile(rollup, data, totals)
+            if rollup in finer_needed:
+                frames[rollup] = data
+            row = {"name": rollup.name, "fact": rollup.fact, "grain": rollup.describe(), "as_of": as_of,
+                   "rows": data.num_rows, "build_s": round(time.perf_counter() - t0, 3)}
+            session.write(rollup.table, data.append_column("as_of", _constant(as_of, data.num_rows)), mode="replace")
+            del data
+            summary.append(row)
+            if progress:
+                progress(row)
         _write_catalog(session, summary, replace_all=names is None)
     forget(session)
     return summary
