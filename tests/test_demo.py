@@ -38,14 +38,14 @@ def test_wb_demo_builds_once_then_reuses_the_warehouse_and_the_champion(first_ru
     assert "Generating the simulated chain (tiny, seed 5)" in first
     assert "Net sales 净销售额" in first and "Stores by region" in first
     assert "no champion of demo_forecast_" in first and "version 1 promoted to champion" in first
-    assert "Running the daily pipeline for 2025-12-31" in first and "all 2 steps succeeded" in first
+    assert "Running the daily pipeline for 2025-12-31" in first and "all 3 steps succeeded" in first
     assert "Running the monthly pipeline for 2025-12-31" in first  # the last day ends a month
     pdfs = list(Path(demo_env["WB_RUNS_DIR"]).glob("monthly/2025-12-31/*/finance_report.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
     second = _wb_demo(demo_env)
     assert "is up to date (tiny, seed 5)" in second
     assert "Generating" not in second
-    assert "version 1 is the champion" in second and "all 2 steps succeeded" in second  # run again: replaced
+    assert "version 1 is the champion" in second and "all 3 steps succeeded" in second  # run again: replaced
     quick = _wb_demo(demo_env, "--no-daily")
     assert "Stores by region" in quick and "daily pipeline" not in quick
 

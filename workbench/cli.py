@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("workbench.governance.commands:audit", "Show recent entries of the audit log (auditor, admin)."),
     "ingest": ("workbench.ingest.commands:ingest", "Load a POS / ERP export into the raw layer; bad rows go to quarantine."),
     "metrics": ("workbench.metrics.commands:metrics", "List the metric definitions, or compute metrics by dimensions."),
+    "rollups": ("workbench.metrics.commands:rollups", "Build, list and explain the rollups dashboards answer from."),
     "bench": ("workbench.bench.commands:bench", "Run a benchmark; print a table and write JSON."),
     "mlflow": ("workbench.tracking.commands:mlflow_group", "Start, stop and inspect the local MLflow tracking server."),
     "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),

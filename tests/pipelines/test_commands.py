@@ -29,7 +29,7 @@ def test_list_shows_schedule_steps_in_order_and_next_run():
     result = wb_cli("list", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = {r["pipeline"]: r for r in json.loads(result.output)}
-    assert rows["daily"]["steps"] == "forecast -> allocation"
+    assert rows["daily"]["steps"] == "forecast -> allocation -> rollups"
     assert rows["monthly"]["steps"] == "consignment_write_down -> finance_report"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d 02:30 \S+", rows["daily"]["next_run"])
 
@@ -38,7 +38,7 @@ def test_show_prints_steps_in_run_order_with_their_parameters():
     result = wb_cli("show", "daily", "--format", "json")
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
-    assert [s["step"] for s in shown["steps"]] == ["forecast", "allocation"]
+    assert [s["step"] for s in shown["steps"]] == ["forecast", "allocation", "rollups"]
     assert shown["steps"][1]["depends_on"] == ["forecast"]
     assert shown["steps"][0]["parameters"]["run_id"] == "{run_id}"
     assert len(shown["next_runs"]) == 3
@@ -55,7 +55,7 @@ def test_show_refuses_an_unknown_pipeline_in_one_line():
 def test_validate_passes_the_shipped_pipelines():
     result = wb_cli("validate")
     assert result.exit_code == 0, result.output
-    assert "ok: daily (2 steps: forecast -> allocation)" in result.output
+    assert "ok: daily (3 steps: forecast -> allocation -> rollups)" in result.output
     assert "ok: monthly (2 steps: consignment_write_down -> finance_report)" in result.output
 
 

@@ -1,4 +1,4 @@
-"""``wb run daily`` on the tiny chain: forecast (with a reviewed champion) then allocation, twice.
+"""``wb run daily`` on the tiny chain: forecast (with a reviewed champion), allocation, rollups, twice.
 
 Every step succeeds, each attempt is in ops.pipeline_runs with the tables it
 wrote and its archived notebooks (which open), and the second run for the
@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import workbench as wb
 from workbench.cli import main
 from workbench.forecasting import review, runs
+from workbench.metrics.preagg import ROLLUPS
 from workbench.pipelines import history
 from workbench.tracking.review import review as gate
 from workbench.warehouse.schema import OUTPUTS
@@ -59,7 +60,7 @@ def outputs(settings) -> dict[str, tuple[list[tuple], set[str]]]:
 def run_daily() -> str:
     result = CliRunner().invoke(main, ["run", "daily", "--as-of", str(AS_OF)])
     assert result.exit_code == 0, result.output
-    assert "all 2 steps succeeded" in result.output
+    assert "all 3 steps succeeded" in result.output
     return result.output
 
 
@@ -67,8 +68,10 @@ def test_daily_runs_every_step_records_archives_and_a_rerun_gives_the_same_outpu
     run_daily()
     first = history.read_attempts(daily, pipeline="daily")
     assert first[["step", "attempt", "status"]].values.tolist() == [["forecast", 1, "succeeded"],
-                                                                     ["allocation", 1, "succeeded"]]
-    assert first["outputs"].tolist() == ["marts.forecast", "marts.replenishment_plan,marts.transfer_plan"]
+                                                                     ["allocation", 1, "succeeded"],
+                                                                     ["rollups", 1, "succeeded"]]
+    assert first["outputs"].tolist() == ["marts.forecast", "marts.replenishment_plan,marts.transfer_plan",
+                                      ",".join(sorted(["marts.rollups", *(r.table for r in ROLLUPS)]))]
     assert first["acting_user"].eq("u_pipeline").all() and first["git_commit"].str.fullmatch(r"[0-9a-f]{40}").all()
     for ipynb, html in zip(first["archive_ipynb"], first["archive_html"]):
         nb = nbformat.read(ipynb, as_version=4)
@@ -88,4 +91,4 @@ def test_daily_runs_every_step_records_archives_and_a_rerun_gives_the_same_outpu
         assert after[table][0] == before[table][0], f"{table} differs between two runs of the same as-of date"
         assert after[table][1] == ({run_two} if after[table][0] else set())  # replaced, not added to
     listed = CliRunner().invoke(main, ["runs", "--pipeline", "daily", "--format", "csv"])
-    assert listed.exit_code == 0 and listed.output.count("2 succeeded") == 2
+    assert listed.exit_code == 0 and listed.output.count("3 succeeded") == 2

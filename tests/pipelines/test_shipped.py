@@ -13,7 +13,7 @@ def test_the_three_shipped_pipelines_validate():
 
 def test_daily_scores_the_forecast_then_plans_allocation_from_it():
     daily = load_pipeline("daily")
-    assert [s.name for s in order(daily)] == ["forecast", "allocation"]
+    assert [s.name for s in order(daily)] == ["forecast", "allocation", "rollups"]
     assert daily.step("allocation").depends_on == ("forecast",)
     assert daily.step("forecast").parameters["mode"] == "score"
     assert "marts.forecast" in daily.step("forecast").outputs

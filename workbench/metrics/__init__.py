@@ -28,18 +28,25 @@ Design
   range; stock is semi-additive: it is taken at the last snapshot of each
   period (:mod:`.grain`), averaged over the period's snapshots for GMROI,
   and life-to-date / trailing sales are anchored on that same snapshot.
+- **Rollups.** The daily pipeline keeps pre-aggregations of the facts
+  (:mod:`.preagg`); ``compute`` answers each fact from the smallest rollup
+  that covers the query and from the raw fact otherwise, with the same
+  result (``compute(..., rollups=False)`` to compare; ``explain(...)`` shows
+  the choice).
 
 Modules: :mod:`.query` (request, source, errors), :mod:`.dimensions`,
 :mod:`.grain`, :mod:`.flows`, :mod:`.stock`, :mod:`.facts`,
-:mod:`.definitions` (the registry), :mod:`.rollup` (``compute``), :mod:`.flags`
-(size-break and core-size stock-out rows), :mod:`.commands` (``wb metrics``).
+:mod:`.definitions` (the registry), :mod:`.rollup` (``compute``, ``explain``), :mod:`.flags`
+(size-break and core-size stock-out rows), :mod:`.preagg` (the rollups the pipelines keep) and
+:mod:`.awareness` (which rollup answers a query), :mod:`.bench_queries` (the dashboard's queries,
+timed), :mod:`.commands` (``wb metrics``, ``wb rollups``).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "METRICS", "DIMENSIONS", "Metric", "compute", "size_break", "core_size_stockouts",
-    "MetricError", "DimensionError", "Source",
+    "MetricError", "DimensionError", "Source", "explain", "rollups_enabled", "build_rollups", "ROLLUPS",
 ]
 
 _WHERE = {
@@ -47,6 +54,10 @@ _WHERE = {
     "Metric": "workbench.metrics.definitions",
     "DIMENSIONS": "workbench.metrics.dimensions",
     "compute": "workbench.metrics.rollup",
+    "explain": "workbench.metrics.rollup",
+    "rollups_enabled": "workbench.metrics.awareness",
+    "build_rollups": "workbench.metrics.preagg",
+    "ROLLUPS": "workbench.metrics.preagg",
     "size_break": "workbench.metrics.flags",
     "core_size_stockouts": "workbench.metrics.flags",
     "MetricError": "workbench.metrics.query",

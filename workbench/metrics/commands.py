@@ -140,3 +140,79 @@ def compute_command(metric_names: tuple[str, ...], user: str, by: tuple[str, ...
         raise Refused(str(err)) from None
     title = f"{', '.join(names)} by {', '.join(grain) or 'total'} (user {user})"
     print_rows(result.to_pylist(), result.column_names, fmt, title=title)
+
+
+_ROLLUP_EXAMPLES = """
+\b
+Examples:
+  wb rollups build                             # every rollup, with the data through the last sale day
+  wb rollups build --as-of 2025-11-30 --name sales_day --name stock_snapshot
+  wb rollups list --user u_hq                  # what is built, as of when, how many rows
+  wb rollups explain -u u_region_east -m net_sales,conversion -b week,region --start 2025-11-03 --end 2025-11-30
+"""
+
+
+@click.group(epilog=_ROLLUP_EXAMPLES)
+def rollups() -> None:
+    """Build and inspect the rollups (预聚合) the metrics layer answers dashboards from.
+
+    Each rollup (marts.rollup_<name>, workbench/metrics/preagg.py) sums a fact
+    by location, a time grain and some product attributes; `wb metrics
+    compute` and the apps read the smallest one that covers a query, and the
+    raw facts otherwise. The daily pipeline rebuilds them (step `rollups`).
+    """
+
+
+@rollups.command("build", epilog=_ROLLUP_EXAMPLES)
+@click.option("--as-of", "as_of", help="Last day of data to roll up (YYYY-MM-DD); default: the last sale day.")
+@click.option("--name", "names", multiple=True, help="Only these rollups (repeat); default: all.")
+@click.option("--user", "-u", default="u_pipeline", show_default=True, help="Who writes marts.* (whole chain).")
+def rollups_build(as_of: str | None, names: tuple[str, ...], user: str) -> None:
+    """Rebuild the rollups through USER's governed session and list them."""
+    import workbench as wb
+    from workbench.metrics.preagg import build_rollups
+    from workbench.metrics.query import MetricError
+
+    try:
+        with wb.session(user, read_only=False, entry_point="cli") as s:
+            built = build_rollups(s, as_of, names or None)
+    except (MetricError, PermissionError, LookupError, FileNotFoundError) as err:
+        raise Refused(str(err)) from None
+    print_rows(built, ["name", "grain", "as_of", "rows", "build_s"], "table", title="Rollups built")
+
+
+@rollups.command("list")
+@click.option("--user", "-u", default="u_hq", show_default=True, help="Read as this user.")
+def rollups_list(user: str) -> None:
+    """List the built rollups (marts.rollups): grain, as-of date, rows."""
+    from workbench.metrics.preagg import CATALOG
+
+    try:
+        with open_source(user) as s:
+            rows = s.table(CATALOG).order_by("name").to_pyarrow().to_pylist()
+    except (PermissionError, LookupError) as err:
+        raise Refused(f"{err} (build them with `wb rollups build`)") from None
+    print_rows(rows, ["name", "grain", "as_of", "rows", "build_s", "built_at"], "table", title="Rollups")
+
+
+@rollups.command("explain", epilog=_ROLLUP_EXAMPLES)
+@click.option("--user", "-u", required=True, help="As this user (their rows, their rollups).")
+@click.option("--metric", "-m", "metric_names", multiple=True, required=True, help="Metric name(s).")
+@click.option("--by", "-b", "by", multiple=True, help="Dimensions, e.g. week,region.")
+@click.option("--start", help="First day, inclusive (YYYY-MM-DD).")
+@click.option("--end", help="Last day, inclusive (YYYY-MM-DD).")
+@click.option("--where", "-w", "where", multiple=True, help="Filter DIMENSION=VALUE[,VALUE...].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def rollups_explain(user: str, metric_names: tuple[str, ...], by: tuple[str, ...], start: str | None,
+                    end: str | None, where: tuple[str, ...], fmt: str) -> None:
+    """Which table each fact of a metrics request is read from, and why (the query plan)."""
+    from workbench.metrics.query import MetricError
+    from workbench.metrics.rollup import explain
+
+    try:
+        with open_source(user) as source:
+            plan = explain(source, _split(metric_names), by=_split(by), start=start, end=end,
+                           where=_parse_where(where))
+    except (MetricError, PermissionError, LookupError) as err:
+        raise Refused(str(err)) from None
+    print_rows(plan, list(plan[0]), fmt, title="Query plan")

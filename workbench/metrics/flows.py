@@ -41,11 +41,20 @@ def sales_lines(source: Any) -> ir.Table:
 
 def sales(source: Any, q: Query) -> ir.Table:
     """Sales measures per grain, for lines dated in the query's range."""
+    rows = sales_rows(source, q)
+    return group(rows, q, **sales_measures(rows))
+
+
+def sales_rows(source: Any, q: Query) -> ir.Table:
+    """Ticket lines dated in the query's range, with the dimensions it groups and filters by."""
     lines = sales_lines(source)
-    rows = prepare(lines.filter(q.in_range(lines._date)), source, q, product_key="sku_id")
+    return prepare(lines.filter(q.in_range(lines._date)), source, q, product_key="sku_id")
+
+
+def sales_measures(rows: ir.Table) -> dict[str, ir.Scalar]:
+    """The sales measures over ticket lines, to aggregate at any grain (the rollups use them too)."""
     is_sale = rows.line_type == "sale"
-    return group(
-        rows, q,
+    return dict(
         net_sales=rows.net_amount.sum(),
         units=rows.qty.sum(),
         tickets=rows.ticket_id.nunique(where=is_sale),

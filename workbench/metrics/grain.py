@@ -48,7 +48,11 @@ def snapshot_dates(source: Any, q: Query) -> ir.Table:
 
 def period_ends(source: Any, q: Query) -> ir.Table:
     """Per period of the grain: its time dimensions, ``period_end`` (last snapshot) and ``n_snapshots``."""
-    dates = snapshot_dates(source, q)
+    return periods(snapshot_dates(source, q), q)
+
+
+def periods(dates: ir.Table, q: Query) -> ir.Table:
+    """:func:`period_ends` over given snapshot days (``_date``), e.g. read from a rollup instead of the inventory."""
     dates = dates.mutate(**{n: time_value(n, dates._date) for n in q.time_by})
     return dates.aggregate(by=list(q.time_by), period_end=dates._date.max(), n_snapshots=dates._date.count())
 

@@ -29,9 +29,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from workbench.metrics import awareness
 from workbench.metrics.definitions import METRICS, Metric
 from workbench.metrics.facts import MEASURE_FACT, Fact
-from workbench.metrics.grain import period_ends
+from workbench.metrics.grain import periods
 from workbench.metrics.query import DateLike, DimensionError, MetricError, Query, Source
 
 
@@ -85,9 +86,8 @@ def _stackable(part: ir.Table, fact: Fact, facts: list[Fact], q: Query, grain_ty
     return part.select(**cols)
 
 
-def _with_snapshot_flag(grouped: ir.Table, source: Source, q: Query) -> ir.Table:
+def _with_snapshot_flag(grouped: ir.Table, ends: ir.Table, q: Query) -> ir.Table:
     """Add ``_snapshot``: whether the row's period has an inventory snapshot (so stock is known)."""
-    ends = period_ends(source, q)
     flag = ends.select(*q.time_by, _snapshot=ends.n_snapshots > 0)
     if not q.time_by:
         return grouped.cross_join(flag)
@@ -105,6 +105,21 @@ def _fill(grouped: ir.Table, fact: Fact, measure: str, dtype: str) -> ir.Value:
     return grouped[_has(fact)].isnull().ifelse(absent, grouped[measure]).cast(dtype)
 
 
+def _prepared(
+    source: Source, metrics: Iterable[str] | str, by: Iterable[str] | str, start: DateLike, end: DateLike,
+    where: Mapping[str, Any] | None, rollups: bool | None,
+) -> tuple[Query, list[Metric], list[Fact], list[awareness.Choice]]:
+    """Validate the request and choose, per fact, the rollup or the raw fact it is read from."""
+    q = Query.make(by, start, end, where)
+    chosen = resolve(metrics)
+    for metric in chosen:
+        check_dimensions(metric, q)
+        check_columns(metric, source)
+    facts = list(dict.fromkeys(f for m in chosen for f in m.facts))
+    needed = {measure for m in chosen for measure in m.measures}
+    return q, chosen, facts, awareness.plan(source, q, facts, needed, awareness.wanted(rollups))
+
+
 def compute(
     source: Source,
     metrics: Iterable[str] | str,
@@ -112,6 +127,8 @@ def compute(
     start: DateLike = None,
     end: DateLike = None,
     where: Mapping[str, Any] | None = None,
+    *,
+    rollups: bool | None = None,
 ) -> ir.Table:
     """Metrics by the dimensions in ``by``, for ``start <= date <= end`` and the ``where`` filters.
 
@@ -119,14 +136,18 @@ def compute(
     ``{"region": "East", "category": ["tops", "bottoms"]}`` (``None``
     matches null). Returns a table with the ``by`` columns then one column
     per metric, ordered by ``by``.
+
+    Each fact is read from the smallest rollup that covers the query
+    (:mod:`workbench.metrics.awareness`), else from the raw fact; the result
+    is the same. ``rollups=False`` (or ``with rollups_enabled(False)``) reads
+    the raw facts only; :func:`explain` shows the choice.
     """
-    q = Query.make(by, start, end, where)
-    chosen = resolve(metrics)
-    for metric in chosen:
-        check_dimensions(metric, q)
-        check_columns(metric, source)
-    facts = list(dict.fromkeys(f for m in chosen for f in m.facts))
-    parts = [f.aggregate(source, q) for f in facts]
+    q, chosen, facts, choices = _prepared(source, metrics, by, start, end, where, rollups)
+    snapshots = any(f.on_snapshots for f in facts)
+    days = awareness.calendar(source, q, awareness.wanted(rollups)) if snapshots else None
+    ends = periods(days, q) if snapshots else None
+    parts = [awareness.aggregate(source, c, q, days, ends) if c.built else c.fact.aggregate(source, q)
+             for c in choices]
     grain_types = {d: parts[0][d].type().copy(nullable=True) for d in q.by}
     stackable = [_stackable(p, f, facts, q, grain_types) for p, f in zip(parts, facts)]
     stacked = stackable[0].union(*stackable[1:]) if len(stackable) > 1 else stackable[0]
@@ -134,8 +155,28 @@ def compute(
     agg = {m: stacked[m].sum() for f in facts for m in f.measures}
     agg |= {_has(f): stacked[_has(f)].max() for f in facts}
     grouped = stacked.aggregate(by=list(q.by), **agg)
-    if any(f.on_snapshots for f in facts):
-        grouped = _with_snapshot_flag(grouped, source, q)
+    if snapshots:
+        grouped = _with_snapshot_flag(grouped, ends, q)
     filled = grouped.mutate(**{m: _fill(grouped, f, m, dtype) for f in facts for m, dtype in f.measures.items()})
     result = filled.select(*q.by, **{m.name: m.expr(filled) for m in chosen})
     return result.order_by(list(q.by)) if q.by else result
+
+
+def explain(
+    source: Source,
+    metrics: Iterable[str] | str,
+    by: Iterable[str] | str = (),
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Mapping[str, Any] | None = None,
+    *,
+    rollups: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Which table :func:`compute` reads each fact from for this request, and why (the query plan).
+
+    One row per fact: ``fact``, ``table`` (``marts.rollup_<name>`` or the raw
+    fact), ``rollup_rows``, ``as_of``, ``raw_tail_from`` (first day read from
+    the raw fact because the rollup does not hold it yet, if any), ``reason``.
+    """
+    q, _, _, choices = _prepared(source, metrics, by, start, end, where, rollups)
+    return awareness.describe(choices, q)

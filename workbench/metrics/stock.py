@@ -47,7 +47,15 @@ def stock(source: Any, q: Query) -> ir.Table:
     )
     costed = "unit_cost" in source.table("products").columns  # hidden from shop-floor roles
     rows = prepare(rows, source, q, product_key="sku_id", extra_product=("unit_cost",) if costed else ())
-    rows = attach_periods(rows, period_ends(source, q), q)
+    return closing(rows, period_ends(source, q), q)
+
+
+def closing(rows: ir.Table, ends: ir.Table, q: Query) -> ir.Table:
+    """Stock measures per grain from snapshot rows (``_date``, ``units``, the grain, maybe ``unit_cost``).
+
+    Shared by the raw fact and the rollups (:mod:`workbench.metrics.preagg`), which keep units per snapshot.
+    """
+    rows = attach_periods(rows, ends, q)
     at_end = rows._date == rows.period_end
     cost = rows.units * column_or_null(rows, "unit_cost", "float64")
     out = group(
@@ -71,7 +79,14 @@ def sales_to_date(source: Any, q: Query) -> ir.Table:
         lines = lines.filter(lines._date <= q.end)
     rows = prepare(lines, source, q, product_key="sku_id", time=False)
     daily = rows.aggregate(by=[*q.other_by, "_date"], units=rows.qty.sum())
-    ends = period_ends(source, q)
+    return units_to_date(daily, period_ends(source, q), q)
+
+
+def units_to_date(daily: ir.Table, ends: ir.Table, q: Query) -> ir.Table:
+    """Net units up to each period end from daily units (``_date``, ``units``, the grain without time).
+
+    Shared by the raw fact and the daily sales rollups (:mod:`workbench.metrics.preagg`).
+    """
     # Range join: each period end collects the days up to it (the time
     # dimensions come from the period, not from the day of the sale).
     j = daily.join(ends, daily._date <= ends.period_end)

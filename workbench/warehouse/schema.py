@@ -446,6 +446,83 @@ DECISION_LOGS = [
     for plan, what in (("transfer_plan", "store-to-store transfers (调拨)"),
                        ("replenishment_plan", "DC replenishment (补货)"))]
 
+# Rollups (pre-aggregations, 预聚合) the metrics layer answers dashboards from
+# (workbench.metrics.preagg declares them; the daily pipeline rebuilds them, replacing each whole).
+# Every rollup keeps the location (store_id), so row policies filter it like the facts; the sales
+# rollups keep the cost of goods as cost_amount, which the product_cost policy hides by name.
+_ROLLUP_TIME = {
+    "date": ("date", "date", "business day (stock and availability: the inventory snapshot day)"),
+    "week": ("week", "date", "ISO week, as the date of its Monday"),
+    "month": ("month", "date", "month, as the date of its first day"),
+}
+_ROLLUP_PRODUCT = {"brand": "brand", "category": "category, e.g. tops", "season": "season, e.g. 2024SS"}
+_ROLLUP_MEASURES = {
+    "sales": [
+        ("net_sales", "float64", "sum of net_amount (sales minus returns)"),
+        ("units", "int64", "net units (sold minus returned)"),
+        ("tickets", "int64", "distinct tickets with a sale line; in a rollup with product attributes: tickets "
+                             "containing that combination (they do not add up across products)"),
+        ("tag_value", "float64", "sum of full_price x qty"),
+        ("discount", "float64", "sum of discount_amount"),
+        ("cost_amount", "float64", "cost of goods sold net of returns (hidden like core.sales.cost_amount)"),
+        ("gross_sales", "float64", "net_amount of sale lines"),
+        ("return_value", "float64", "refunds of return lines, positive"),
+    ],
+    "stock": [("stock_units", "int64", "on hand + in transit at the snapshot (never summed over days)")],
+    "receipts": [("net_receipts", "int64", "units shipped in minus shipped out, by ship date")],
+    "core_sizes": [("core_size_checks", "int64", "ranged core-size SKU checks"),
+                   ("core_size_stockouts", "int64", "of which with no sellable stock")],
+    "display": [("skcs_on_display", "int64", "ranged style-colours with sellable stock"),
+                ("skcs_size_broken", "int64", "of which with a core size out (断码)")],
+}
+_ROLLUP_FACT = {"sales": "core.sales", "stock": "core.inventory", "receipts": "core.transfers",
+                "core_sizes": "core-size availability checks", "display": "size-run checks"}
+
+
+def _rollup(name: str, fact: str, time: str, product: tuple[str, ...] = ()) -> TableSpec:
+    grain = [_ROLLUP_TIME[time] + (False,), ("store_id", "int32", "location", False)]
+    grain += [(p, "string", _ROLLUP_PRODUCT[p]) for p in product]
+    cols = grain + _ROLLUP_MEASURES[fact] + [
+        ("as_of", "date", "last day of data the rollup holds (later days are read from the facts)", False),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ]
+    doc = (f"Rollup of {_ROLLUP_FACT[fact]} by {' x '.join(c[0] for c in grain)} (workbench.metrics.preagg; "
+           "the whole table is replaced at each build).")
+    return _t("marts", f"rollup_{name}", doc, cols, key=tuple(c[0] for c in grain))
+
+
+_PRODUCT = ("brand", "category", "season")
+ROLLUP_TABLES = [
+    _rollup("sales_day", "sales", "date"),
+    _rollup("sales_week", "sales", "week"),
+    _rollup("sales_month", "sales", "month"),
+    _rollup("sales_day_brand", "sales", "date", ("brand",)),
+    _rollup("sales_day_category", "sales", "date", ("category",)),
+    _rollup("sales_day_product", "sales", "date", _PRODUCT),
+    _rollup("sales_week_product", "sales", "week", _PRODUCT),
+    _rollup("sales_month_product", "sales", "month", _PRODUCT),
+    _rollup("stock_snapshot", "stock", "date"),
+    _rollup("stock_snapshot_product", "stock", "date", _PRODUCT),
+    _rollup("receipts_day", "receipts", "date"),
+    _rollup("receipts_month_product", "receipts", "month", _PRODUCT),
+    _rollup("core_sizes_snapshot", "core_sizes", "date"),
+    _rollup("core_sizes_snapshot_product", "core_sizes", "date", _PRODUCT),
+    _rollup("display_snapshot", "display", "date"),
+    _rollup("display_snapshot_product", "display", "date", _PRODUCT),
+    _t("marts", "rollups", "The rollups' catalog: one line per rollup with the last day of data it holds and its "
+       "size (workbench.metrics.preagg; the metrics layer reads it to choose a rollup).", [
+        ("name", "string", "rollup name: the table is marts.rollup_<name>", False),
+        ("fact", "string", "the fact it sums (workbench.metrics.facts)", False),
+        ("grain", "string", "its columns of grain, e.g. date x store_id x brand"),
+        ("as_of", "date", "last day of data it holds", False),
+        ("rows", "int64", "rows written"),
+        ("build_s", "float64", "seconds to compute it"),
+        ("built_at", "timestamp", "when it was built (UTC)"),
+        ("run_id", "string", "run that wrote the rows (filled by the session)"),
+    ], key=("name",)),
+]
+MARTS += ROLLUP_TABLES
+
 # Operations: written by the workbench about itself (``wb run``), one row per step attempt.
 OPS = [
     _t("ops", "pipeline_runs", "Pipeline run history: one row per step attempt of `wb run` "
