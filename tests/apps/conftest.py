@@ -99,3 +99,22 @@ def screenshot(tab, name: str) -> Path:
     path = artifacts_dir() / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def served_voila(served_apps):
+    """The Voila server of ``wb serve`` over the same warehouse, login cookie secret and settings; its URL."""
+    import dataclasses
+
+    from workbench.apps import serve as srv
+    from workbench.apps.settings import app_settings
+    from workbench.apps.voila import voila_command
+    from workbench.tracking.server import free_port
+
+    apps = dataclasses.replace(app_settings(), voila_port=free_port())
+    url = f"http://127.0.0.1:{apps.voila_port}"
+    server = srv.launch("voila", voila_command(apps), f"{url}/", apps, env=served_apps.env)
+    try:
+        yield url
+    finally:
+        srv._terminate(server.pid)

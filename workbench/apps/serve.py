@@ -28,7 +28,13 @@ from workbench.tracking.server import _port_in_use, _terminate
 
 AUTH_MODULE = PACKAGE_DIR / "apps" / "auth_module.py"
 OAUTH_SETUP = PACKAGE_DIR / "apps" / "oauth_setup.py"
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a redirect (to the login) is an answer: do not follow it
+        return None
+
+
+# Straight to the server: no HTTP proxy from the environment, no redirects followed.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 class ServeError(RuntimeError):
@@ -71,7 +77,7 @@ def server_env(apps: AppSettings, extra: dict[str, str] | None = None) -> dict[s
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:
-    """Whether an HTTP server answers ``url`` at all (a 403 or a redirect to the login counts)."""
+    """Whether an HTTP server answers ``url`` at all (a 403, or a redirect to the login, counts)."""
     try:
         with _OPENER.open(url, timeout=timeout):
             return True
