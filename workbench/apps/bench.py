@@ -2,7 +2,7 @@
 
 Starts ``panel serve`` as ``wb serve`` does (with a one-second idle lifetime
 so closed sessions are discarded promptly), logs in with Debian's Chromium,
-opens one session and closes it (the libraries are loaded now: that is the
+opens the page once and closes it (its libraries are loaded now: that is the
 start), then opens ``sessions`` tabs on the page one after the other, closes
 them all, waits until the server's log shows every session closed (each
 closes its governed session and warehouse connection), and compares the
@@ -79,24 +79,24 @@ def session_memory(settings: Settings, user: str, password: str, page: str = "op
             tab.fill("input[name=password]", password)
             tab.click("button[type=submit], input[type=submit]")
             tab.locator(".wb-user").first.wait_for()
+            tab.goto(f"{base}/{page}")
+            tab.locator(".wb-user").first.wait_for()
             tab.close()
-            _wait_closed(server.log, 1)  # the home page's session: libraries are loaded now
+            _wait_closed(server.log, 2)  # the home page's and one of the page's: its libraries are loaded now
             start = proc.memory_info().rss
-            tabs, times, peak = [], [], start
-            for i in range(sessions):
+            times, peak = [], start
+            for i in range(sessions):  # one after the other: what each session leaves behind adds up
                 t0 = time.perf_counter()
                 tab = context.new_page()
                 tab.set_default_timeout(120_000)
                 tab.goto(f"{base}/{page}")
                 tab.locator(".wb-user").first.wait_for()
                 times.append(time.perf_counter() - t0)
-                tabs.append(tab)
                 peak = max(peak, proc.memory_info().rss)
+                tab.close()
+                _wait_closed(server.log, 3 + i)
                 if progress:
                     progress(i + 1, sessions)
-            for tab in tabs:
-                tab.close()
-            _wait_closed(server.log, 1 + sessions)
             end = proc.memory_info().rss
             browser.close()
     finally:

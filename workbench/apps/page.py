@@ -143,6 +143,7 @@ def server_logging() -> None:
     """The server's log (``apps.dir/panel.log``) gets the workbench's INFO lines: sessions opening and closing."""
     logger = logging.getLogger("workbench")
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # Bokeh's root handler would print every line twice
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

@@ -20,8 +20,11 @@ read-only connection to the same file: planning reads no rows.
 The JSON is the shared format of DESIGN.md (bench ``dashboard``): metric
 ``p95_ms`` / ``p50_ms`` per interaction kind (``level``), ``first_render_s``;
 method ``workbench`` pools the users, ``workbench (USER)`` is one user. The
-plans go to a Markdown file beside the JSON. The lead's server part adds
-memory over 50 browser sessions.
+plans go to a Markdown file beside the JSON. With ``--sessions N`` (50 by
+default; 0 skips it) the real server is started and N browser tabs open and
+close the dashboard (:func:`workbench.apps.bench.session_memory`): metric
+``rss_growth_pct`` (server RSS after they closed, against after one session),
+``peak_rss_mb`` and ``open_s_median`` (in the browser, page load included).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import click
 KINDS = ("dimension", "filter_add", "filter_remove", "period", "grain", "measures")
 EXTRA_MEASURES = ("units", "gross_sales", "return_rate", "markdown_rate")
 USERS = ("u_hq", "u_region_east")
+DEMO_PASSWORD = "retail-demo"  # the demo logins' (workbench/conf/logins.yaml); the memory check logs in with it
 
 
 @dataclass
@@ -278,6 +282,20 @@ def measure(settings: Any, users: tuple[str, ...] = USERS, seed: int = 42, round
     return report_of(runs, scale, seed), runs
 
 
+def add_session_memory(report: Any, settings: Any, user: str, sessions: int) -> None:
+    """Open and close ``sessions`` browser tabs of the dashboard on the real server; add the memory figures."""
+    from tqdm import tqdm
+
+    from workbench.apps.bench import session_memory
+
+    with tqdm(total=sessions, desc="browser sessions", unit="session", file=sys.stderr, disable=None) as bar:
+        got = session_memory(settings, user, DEMO_PASSWORD, page="operations", sessions=sessions,
+                             progress=lambda done, total: bar.update(done - bar.n))
+    report.add("workbench", "rss_growth_pct", round(got.growth_pct, 1), f"{sessions} sessions")
+    report.add("workbench", "peak_rss_mb", round(got.rss_peak_mb, 1), f"{sessions} sessions open")
+    report.add("workbench", "open_s_median", round(got.open_s_median, 2), "browser, page load included")
+
+
 @click.command("dashboard")
 @click.option("--scale", type=click.Choice(["tiny", "demo", "large"]), default="demo", show_default=True)
 @click.option("--warehouse", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -287,15 +305,18 @@ def measure(settings: Any, users: tuple[str, ...] = USERS, seed: int = 42, round
               help="Each round changes the dimension, a filter (add, remove), the period, the grain and the measures.")
 @click.option("--user", "users", multiple=True, help=f"Whose dashboard (default: {', '.join(USERS)}).")
 @click.option("--no-plans", is_flag=True, help="Skip planning each interaction kind's queries.")
+@click.option("--sessions", type=click.IntRange(0, 500), default=50, show_default=True,
+              help="Browser sessions to open and close on the real server for the memory check (0: skip).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
 def command(scale: str, warehouse: Path | None, seed: int, rounds: int, users: tuple[str, ...], no_plans: bool,
-            json_path: Path | None) -> None:
+            sessions: int, json_path: Path | None) -> None:
     """Time the operations dashboard server-side: first render and each interaction (p95).
 
     \b
     Examples:
       wb bench dashboard --scale demo --warehouse /tmp/wb/demo.duckdb
       wb bench dashboard --scale large --warehouse /tmp/wb/large.duckdb --rounds 2 --json bench-results/dash-large.json
+      wb bench dashboard --scale demo --sessions 0     # in-process timings only, no server or browser
     """
     from workbench.bench.commands import bench_chain
 
@@ -303,6 +324,8 @@ def command(scale: str, warehouse: Path | None, seed: int, rounds: int, users: t
     report, runs = measure(settings, users or USERS, seed, rounds, scale, plans=not no_plans,
                            step=lambda line: click.echo(line, err=True))
     report.machine["warehouse"] = str(settings.warehouse)
+    if sessions:
+        add_session_memory(report, settings, (users or USERS)[0], sessions)
     report.print_table()
     path = report.write_json(json_path)
     click.echo(f"JSON: {path}")
