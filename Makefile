@@ -21,6 +21,7 @@ system-deps:
 
 demo: $(STAMP)
 	$(VENV)/bin/wb demo
+	$(VENV)/bin/wb serve
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest

@@ -93,3 +93,44 @@ def test_demo_data_refuses_a_business_user_in_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["demo-data", "--scale", "tiny", "--user", "u_store_001"])
     assert result.exit_code == 2 and "run it as an admin" in result.output
     assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_wb_serve_after_the_demo_serves_every_app_to_every_demo_person(first_run, tmp_path):
+    """The README's main command ends with `wb serve`: every demo person can log in, and opens their home."""
+    import http.client
+    from urllib.parse import urlencode
+
+    from workbench.apps.login import load_logins
+    from workbench.apps.settings import app_settings
+    from workbench.tracking.server import free_port
+
+    demo_env, _ = first_run
+    port, voila_port = free_port(), free_port()
+    env = {**demo_env, "WB_APPS_DIR": str(tmp_path / "apps")}
+    started = subprocess.run([WB, "serve", "--port", str(port), "--voila-port", str(voila_port)], env=env,
+                             capture_output=True, text=True)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        out = started.stdout
+        assert f"http://127.0.0.1:{port}/operations" in out and f":{voila_port}/voila/render/finance_report.ipynb" in out
+        assert "MLflow UI" in out and "Publishing a serving snapshot" in out
+        status = subprocess.run([WB, "serve", "--status"], env=env, capture_output=True, text=True).stdout
+        assert "panel" in status and "voila" in status
+        for user in load_logins(app_settings().logins_file).passwords:
+            con = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            con.request("POST", "/login", body=urlencode({"username": user, "password": "retail-demo"}),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+            got = con.getresponse()
+            got.read()
+            assert got.status == 302, user
+            cookie = "; ".join(c.split(";")[0] for c in got.headers.get_all("Set-Cookie"))
+            con.request("GET", "/home", headers={"Cookie": cookie})
+            home = con.getresponse()
+            assert home.status == 200 and b"bokeh" in home.read().lower(), user
+    finally:
+        stopped = subprocess.run([WB, "serve", "--stop"], env=env, capture_output=True, text=True)
+    assert "panel" in stopped.stdout and "voila" in stopped.stdout
+    assert "Nothing is running" in subprocess.run([WB, "serve", "--status"], env=env, capture_output=True,
+                                                  text=True).stdout

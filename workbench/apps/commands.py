@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from workbench.config import load_settings
@@ -16,7 +18,9 @@ def _start_all(apps, settings, publish: bool, voila: bool, mlflow: bool, oauth_p
         click.echo(f"  {snapshot.publish(settings)}")
     servers = []
     try:
-        if mlflow:
+        if mlflow and os.environ.get("WB_MLFLOW_URI"):  # a server that runs elsewhere: show it, start none
+            servers.append(srv.Server("mlflow", 0, os.environ["WB_MLFLOW_URI"], apps.dir / "mlflow.log"))
+        elif mlflow:
             from workbench.tracking import server as mlflow_server
 
             click.echo("MLflow UI ...")
@@ -59,9 +63,12 @@ def _print_urls(apps, servers) -> None:
 @click.option("--no-publish", is_flag=True, help="Do not refresh the serving snapshot even if the warehouse is newer.")
 @click.option("--no-voila", is_flag=True, help="Do not start Voila (the report notebooks).")
 @click.option("--no-mlflow", is_flag=True, help="Do not start the MLflow UI.")
+@click.option("--port", type=int, help="Port of the apps (default: apps.port in workbench.yaml, 5006).")
+@click.option("--voila-port", type=int, help="Port of Voila (default: apps.voila_port, 8866).")
 @click.option("--oauth-provider", help="Log in through Panel's OAuth provider (generic, azure, okta, google, github ...) "
               "instead of passwords; PANEL_OAUTH_KEY / _SECRET / _EXTRA_PARAMS configure it.")
-def serve(stop: bool, status: bool, no_publish: bool, no_voila: bool, no_mlflow: bool, oauth_provider: str | None) -> None:
+def serve(stop: bool, status: bool, no_publish: bool, no_voila: bool, no_mlflow: bool, port: int | None,
+          voila_port: int | None, oauth_provider: str | None) -> None:
     """Serve the apps (Panel), the report notebooks (Voila) and the MLflow UI on localhost; print their URLs.
 
     Runs them in the background and returns. The apps read a serving snapshot
@@ -73,10 +80,14 @@ def serve(stop: bool, status: bool, no_publish: bool, no_voila: bool, no_mlflow:
       wb serve            # start everything, print the URLs
       wb serve --status   # what runs
       wb serve --stop     # stop the apps and Voila
+      wb serve --port 8080 --voila-port 8081
     """
     from workbench.apps import serve as srv
     from workbench.apps.settings import app_settings
 
+    for name, value in (("WB_APPS_PORT", port), ("WB_APPS_VOILA_PORT", voila_port)):
+        if value:  # the servers started below read the same settings
+            os.environ[name] = str(value)
     settings = load_settings()
     apps = app_settings(settings)
     if stop:

@@ -1,4 +1,9 @@
-"""The ``apps:`` section of ``workbench/conf/workbench.yaml``: where the apps listen, who may open what."""
+"""The ``apps:`` section of ``workbench/conf/workbench.yaml``: where the apps listen, who may open what.
+
+Environment overrides (``wb serve --port`` sets the first two for the servers it starts, so the
+login, the links and Voila's redirect agree): ``WB_APPS_PORT``, ``WB_APPS_VOILA_PORT``,
+``WB_APPS_DIR``, ``WB_LOGINS``, ``WB_APPS_COOKIE_SECRET``.
+"""
 
 from __future__ import annotations
 
@@ -70,8 +75,8 @@ def app_settings(settings: Settings | None = None, config_file: Path | None = No
     folder = Path(os.environ.get("WB_APPS_DIR") or raw.get("dir", "data/apps"))
     return AppSettings(
         host=str(raw.get("host", "127.0.0.1")),
-        port=int(raw.get("port", 5006)),
-        voila_port=int(raw.get("voila_port", 8866)),
+        port=int(os.environ.get("WB_APPS_PORT") or raw.get("port", 5006)),
+        voila_port=int(os.environ.get("WB_APPS_VOILA_PORT") or raw.get("voila_port", 8866)),
         logins_file=logins if logins.is_absolute() else root / logins,
         dir=folder if folder.is_absolute() else root / folder,
         session_timeout_min=float(raw.get("session_timeout_min", 60)),
