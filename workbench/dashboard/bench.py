@@ -292,7 +292,7 @@ def add_session_memory(report: Any, settings: Any, user: str, sessions: int) -> 
         got = session_memory(settings, user, DEMO_PASSWORD, page="operations", sessions=sessions,
                              progress=lambda done, total: bar.update(done - bar.n))
     report.add("workbench", "rss_growth_pct", round(got.growth_pct, 1), f"{sessions} sessions")
-    report.add("workbench", "peak_rss_mb", round(got.rss_peak_mb, 1), f"{sessions} sessions open")
+    report.add("workbench", "peak_rss_mb", round(got.rss_peak_mb, 1), "server, one session open at a time")
     report.add("workbench", "open_s_median", round(got.open_s_median, 2), "browser, page load included")
 
 
