@@ -6,26 +6,13 @@ import pandas as pd
 import panel as pn
 import pytest
 
-import workbench as wb
 from workbench.apps import home, operations
 from workbench.dashboard.settings import dashboard_settings
 from workbench.metrics import compute
 
+from ..dashboard.conftest import sessions  # noqa: F401  (the fixture: one read-only session per user)
+
 pytestmark = pytest.mark.slow  # each page runs a dozen queries on build
-
-
-@pytest.fixture(scope="module")
-def sessions(tiny_settings):
-    opened = {}
-
-    def get(user: str):
-        if user not in opened:
-            opened[user] = wb.session(user, settings=tiny_settings, read_only=True, entry_point="app")
-        return opened[user]
-
-    yield get
-    for s in opened.values():
-        s.close()
 
 
 def _period(dash) -> tuple:
