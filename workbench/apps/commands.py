@@ -50,10 +50,10 @@ def _print_urls(apps, servers) -> None:
     click.echo("\nServing (log in with a demo user, password `retail-demo`; see README):")
     for page, info in PAGES.items():
         url = page_url(page, apps)
-        click.echo(f"  {info.title:<40} {url if url.startswith('http') else base + url}")
+        click.echo(f"  {url if url.startswith('http') else base + url:<62} {info.title}")  # URLs first: CJK titles are wide
     for server in servers:
         if server.name == "mlflow":
-            click.echo(f"  {'MLflow UI':<40} {server.url}")
+            click.echo(f"  {server.url:<62} MLflow UI")
     click.echo(f"Logs: {apps.dir}/*.log. Stop with `wb serve --stop` (MLflow: `wb mlflow stop`).")
 
 
