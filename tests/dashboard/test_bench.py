@@ -30,7 +30,8 @@ def test_the_bench_runs_on_the_tiny_chain(tiny_settings, tmp_path, monkeypatch):
     monkeypatch.setenv("WB_AUDIT_DIR", str(tmp_path / "audit"))
     out = tmp_path / "dash.json"
     result = CliRunner().invoke(command, ["--scale", "tiny", "--warehouse", str(tiny_settings.warehouse),
-                                          "--rounds", "1", "--user", "u_region_east", "--json", str(out)])
+                                          "--rounds", "1", "--user", "u_region_east", "--sessions", "2",
+                                          "--json", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["bench"] == "dashboard" and data["scale"] == "tiny" and data["seed"] == 42
@@ -38,5 +39,7 @@ def test_the_bench_runs_on_the_tiny_chain(tiny_settings, tmp_path, monkeypatch):
     assert rows[("workbench", "errors", None)] == 0
     assert rows[("workbench", "first_render_s", "worst user")] > 0
     assert {k for (m, metric, k) in rows if m == "workbench" and metric == "p95_ms"} == set(KINDS)
+    assert rows[("workbench", "peak_rss_mb", "server, one session open at a time")] > 0  # the real server ran
+    assert ("workbench", "rss_growth_pct", "2 sessions") in rows
     plans = out.with_suffix(".plans.md").read_text()
     assert "## u_region_east: dimension" in plans and "SEQ_SCAN" in plans and "core.sales" in plans

@@ -67,6 +67,7 @@ def _raw(**changes):
     (_raw(column_policies={"p": {"action": "blur", "columns": ["x"]}}), "hide or mask"),
     (_raw(column_policies={"p": {"action": "mask", "columns": {"x": "emoji"}}}), "unknown mask kinds"),
     (_raw(location_columns={"store_id": "number"}), "`id` or `code`"),
+    (_raw(roles={"r": {"scope": "all", "opens_read_only": "yes"}}), "opens_read_only must be true or false"),
 ])
 def test_malformed_files_fail_early_naming_the_entry(raw, fragment):
     with pytest.raises(AccessConfigError, match=fragment):
@@ -93,3 +94,13 @@ def test_resolve_scope_by_codes_and_region(config):
     assert partial.store_ids == (1,)
     with pytest.warns(ScopeWarning, match="empty"):
         assert resolve_scope(User("e", "store_manager", {}), own, stores).store_ids == ()
+
+
+def test_managers_who_only_approve_open_read_only_sessions_unless_they_ask_to_write(tiny_settings):
+    import workbench as wb
+
+    config = load_access(SHIPPED_ACCESS)
+    assert config.roles["hq_manager"].write and config.roles["hq_manager"].opens_read_only
+    assert not config.roles["pipeline"].opens_read_only
+    with wb.session("u_hq", settings=tiny_settings) as hq, wb.session("u_region_east", settings=tiny_settings) as east:
+        assert hq.read_only and east.read_only  # their reads never take the file's one write lock

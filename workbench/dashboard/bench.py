@@ -35,6 +35,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,8 +290,10 @@ def add_session_memory(report: Any, settings: Any, user: str, sessions: int) -> 
     from workbench.apps.bench import session_memory
 
     with tqdm(total=sessions, desc="browser sessions", unit="session", file=sys.stderr, disable=None) as bar:
-        got = session_memory(settings, user, DEMO_PASSWORD, page="operations", sessions=sessions,
-                             progress=lambda done, total: bar.update(done - bar.n))
+        # in a thread of its own: Playwright's sync API refuses a thread where an asyncio loop runs
+        with ThreadPoolExecutor(1) as pool:
+            got = pool.submit(session_memory, settings, user, DEMO_PASSWORD, page="operations", sessions=sessions,
+                              progress=lambda done, total: bar.update(done - bar.n)).result()
     report.add("workbench", "rss_growth_pct", round(got.growth_pct, 1), f"{sessions} sessions")
     report.add("workbench", "peak_rss_mb", round(got.rss_peak_mb, 1), "server, one session open at a time")
     report.add("workbench", "open_s_median", round(got.open_s_median, 2), "browser, page load included")

@@ -48,6 +48,9 @@ class Role:
     write: tuple[str, ...]
     deny: tuple[str, ...]
     scope: str  # SCOPE_ALL or the name of a row policy
+    # Sessions open read-only unless asked to write: for roles whose writes are a person's occasional
+    # decisions (approvals), so that their ordinary reads never take DuckDB's one write lock.
+    opens_read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,11 @@ def parse_access(raw: Mapping[str, Any], path: Path) -> AccessConfig:
         scope = r.get("scope", SCOPE_ALL)
         if scope != SCOPE_ALL and scope not in row_policies:
             raise fail(f"role {name!r} has scope {scope!r}, which is neither `all` nor a row policy")
-        roles[name] = Role(name, r.get("description", ""), _tuple(r.get("read")), _tuple(r.get("write")), _tuple(r.get("deny")), scope)
+        opens_read_only = r.get("opens_read_only", False)
+        if not isinstance(opens_read_only, bool):
+            raise fail(f"role {name!r}: opens_read_only must be true or false, not {opens_read_only!r}")
+        roles[name] = Role(name, r.get("description", ""), _tuple(r.get("read")), _tuple(r.get("write")),
+                           _tuple(r.get("deny")), scope, opens_read_only)
 
     column_policies = []
     for name, p in (raw.get("column_policies") or {}).items():

@@ -111,7 +111,8 @@ class Session:
             self._write_record(AuditRecord(user, "", entry_point, "denied", "denied", self.run_id, message=str(err)))
             raise
         self.role = self.config.role_of(self.user)
-        self.read_only = (not self.role.write) if read_only is None else bool(read_only)
+        default = not self.role.write or self.role.opens_read_only
+        self.read_only = default if read_only is None else bool(read_only)
         self._ops = ops_for(self.settings)
         self.gate = ExecutionGate(self._record)
         audited = audited_backend_class(engines.backend_class(self.settings.engine))
@@ -537,7 +538,8 @@ def session(
 ) -> Session:
     """Open a governed session for ``user`` (see ``wb users``).
 
-    ``read_only=None``: read-only unless the user's role has a write grant
-    (DuckDB allows one writing process per file, so readers should not hold it).
+    ``read_only=None``: read-only unless the user's role has a write grant and is not
+    marked ``opens_read_only`` (DuckDB allows one writing process per file, so readers
+    should not hold it).
     """
     return Session(user, settings=settings, read_only=read_only, run_id=run_id, entry_point=entry_point, stage=stage)
