@@ -261,3 +261,13 @@ def test_a_staged_build_is_seen_only_once_published(tiny_settings, tmp_path):
     with wb.session("u_hq", settings=settings) as s:
         assert tables(explain(s, "net_sales", by="month"))["sales"] == "marts.rollup_sales_month"
         same(*both(s, metrics=["net_sales", "units"], by=["month", "region"]))
+
+
+def test_every_declared_rollup_has_its_table_contract_with_the_same_grain():
+    """The rollups are declared twice (their logic here, their table contracts in schema.py): they must agree."""
+    from workbench.warehouse.schema import ROLLUP_TABLES
+
+    contracts = {t.qualified: t for t in ROLLUP_TABLES if t.name != "rollups"}
+    assert set(contracts) == {f"marts.rollup_{r.name}" for r in preagg.ROLLUPS}
+    for r in preagg.ROLLUPS:
+        assert contracts[f"marts.rollup_{r.name}"].key == (r.time, "store_id", *r.product), r.name
