@@ -128,17 +128,12 @@ def authorize(user_info: Mapping | None, request_path: str = "/") -> bool:
     login = (user_info or {}).get("user") or (user_info or {}).get("email")
     apps = app_settings()
     user = workbench_user(login, load_logins(apps.logins_file))
-    if user is None:
-        return False
-    access = load_access_for_apps()
-    try:
-        role = access.users[user].role
-    except KeyError:
-        return False
-    return apps.may_open(role, page_of(request_path))
+    known = load_access_for_apps().users
+    return user in known and apps.may_open(known[user].role, page_of(request_path))
 
 
 def load_access_for_apps():
+    """The users and roles of the access file the apps' settings name (Voila's checks use it too)."""
     from workbench.config import load_settings
     from workbench.governance.policies import load_access
 
