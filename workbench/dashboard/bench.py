@@ -205,6 +205,7 @@ def planner_for(settings: Any) -> Callable:
     """A function (session, executed queries) -> one text block per query: chosen rollups, DuckDB's scans."""
     import ibis
 
+    from workbench.metrics import compute
     from workbench.warehouse import engines
 
     plain = engines.connect(settings, read_only=True)  # same file and configuration: shares the open database
@@ -216,7 +217,8 @@ def planner_for(settings: Any) -> Callable:
             chosen = _rollup_choice(session, call.call)
             if chosen:
                 lines.append(f"  metrics layer: {chosen}")
-            sql = ibis.to_sql(call.expr, dialect="duckdb")
+            expr = call.expr if call.expr is not None else compute(session, **call.call)
+            sql = ibis.to_sql(expr, dialect="duckdb")
             explained = plain.raw_sql(f"EXPLAIN (FORMAT json) {sql}").fetchall()
             lines += [f"  {scan}" for scan in _scans(json.loads(explained[0][1]))]
             blocks.append("\n".join(lines))

@@ -9,6 +9,7 @@ transactions). An engine that cannot do something raises
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -27,6 +28,7 @@ class EngineOps:
     name = "base"
     transactions = False
     deletes = False  # can delete rows (replace_where)
+    bound_sql = False  # can run compiled SQL with ``$name`` parameters bound (run_bound)
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -67,6 +69,12 @@ class EngineOps:
 
     commit = rollback = begin
 
+    def template(self, backend, expr: ir.Table, params: dict[str, ir.Scalar]) -> str | None:
+        raise NotImplementedError(f"compiling with placeholders is not implemented on {self.name}")
+
+    def run_bound(self, backend, sql: str, values: dict, schema: ibis.Schema):
+        raise NotImplementedError(f"running SQL with bound parameters is not implemented on {self.name}")
+
     def close(self, backend) -> None:
         backend.disconnect()
 
@@ -89,6 +97,52 @@ class DuckDBOps(EngineOps):
     name = "duckdb"
     transactions = True
     deletes = True
+    bound_sql = True
+
+    def template(self, backend, expr, params):
+        """``expr``'s SQL with a ``$name`` placeholder for each parameter (None if that cannot be done).
+
+        ibis writes parameters as literals, so it compiles with stand-ins no
+        query uses (days of the year 1111, random strings) and swaps their
+        literals for placeholders. A stand-in missing or left over means the
+        SQL is not what we think: None, and the caller compiles each time.
+        """
+        import re
+        import secrets
+
+        token = f"wbparam{secrets.token_hex(4)}"
+        stand_ins, patterns = {}, {}
+        for i, (name, param) in enumerate(params.items()):
+            if param.type().is_date():
+                day = dt.date(1111, 1, 1) + dt.timedelta(days=i)
+                stand_ins[param] = day
+                patterns[name] = re.compile(rf"MAKE_DATE\(\s*{day.year},\s*{day.month},\s*{day.day}\s*\)")
+            elif param.type().is_string():
+                stand_ins[param] = f"{token}_{i}"
+                patterns[name] = re.compile(re.escape(f"'{token}_{i}'"))
+            else:
+                return None
+        sql = backend.compile(expr, params=stand_ins)
+        for name, pattern in patterns.items():
+            sql, count = pattern.subn(f"${name}", sql)
+            if count == 0:
+                return None
+        return None if re.search(rf"\b1111\b|{token}", sql) else sql
+
+    def run_bound(self, backend, sql, values, schema):
+        """``sql`` with its ``$name`` parameters bound, as a pandas frame typed as ibis types it."""
+        import pandas as pd
+        import pyarrow.types as pat
+        from ibis.backends.duckdb.converter import DuckDBPandasData
+
+        table = backend.con.sql(sql, params=values or None).to_arrow_table()
+        # As ibis' DuckDB execute() does, so that a frame is the same as from expr.to_pandas().
+        frame = pd.DataFrame({
+            name: col.to_pylist() if (pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count)
+            else col.to_pandas()
+            for name, col in zip(table.column_names, table.columns)
+        })
+        return DuckDBPandasData.convert_table(frame, schema)
 
     def connect(self, *, read_only: bool, cls: type):
         import duckdb

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import ibis.common.exceptions as ibis_exc
 import ibis.expr.types as ir
@@ -35,7 +36,19 @@ from workbench.governance.scope import Scope, resolve_scope
 from workbench.warehouse import engines
 from workbench.warehouse.schema import LAYERS, LOGS, OPERATIONS, OUTPUTS, TABLES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 ADMIN_ROLE = "admin"
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedQuery:
+    """A governed expression compiled once (:meth:`Session.prepare`), its values bound at each run."""
+
+    expr: ir.Table
+    sql: str  # with a $name placeholder per parameter
+    names: tuple[str, ...]
 
 
 class TableNotFound(LookupError):
@@ -121,6 +134,7 @@ class Session:
         self._dialect = self._ops.dialect(self._backend)
         self._governed_cache: dict[str, Governed] = {}
         self._sql_cache: dict[str, sqlglot.exp.Expression] = {}
+        self._prepared_queries: weakref.WeakSet[PreparedQuery] = weakref.WeakSet()
         try:
             self.scope: Scope = resolve_scope(self.user, self.config.row_policy(self.role), self._store_rows())
         except Exception:
@@ -158,6 +172,42 @@ class Session:
         if self.is_admin:
             return self._admin_sql(tree, query)
         return self._guarded_sql(tree, query)
+
+    @property
+    def runs_bound_sql(self) -> bool:
+        """Whether this engine can :meth:`prepare` expressions (compile once, run with bound values)."""
+        return self._ops.bound_sql
+
+    def prepare(self, expr: ir.Table, params: Mapping[str, ir.Scalar]) -> PreparedQuery | None:
+        """Compile a governed expression once, with a ``$name`` placeholder for each ibis parameter.
+
+        Returns None when the engine's SQL cannot be templated safely (the
+        caller then runs the expression as usual). Only :meth:`run_prepared`
+        of this session runs the result.
+        """
+        self._require_open()
+        with self.gate.internal():
+            sql = self._ops.template(self._backend, expr, dict(params))
+        if sql is None:
+            return None
+        prepared = PreparedQuery(expr, sql, tuple(params))
+        self._prepared_queries.add(prepared)
+        return prepared
+
+    def run_prepared(self, prepared: PreparedQuery, values: Mapping[str, Any]) -> "pd.DataFrame":
+        """Run a query :meth:`prepare` made, with ``values`` for its placeholders; as ``expr.to_pandas()``.
+
+        Checked and audited as the expression it was compiled from (its
+        tables and policies); SQL from anywhere else is refused.
+        """
+        self._require_open()
+        if prepared not in self._prepared_queries:
+            raise PermissionError("this query was not prepared by this session: prepare it with s.prepare()")
+        if set(values) != set(prepared.names):
+            raise ValueError(f"values for {sorted(prepared.names)} expected, got {sorted(values)}")
+        schema = prepared.expr.schema()
+        return self.gate.run("to_pandas", prepared.expr, (),
+                             lambda: self._ops.run_bound(self._backend, prepared.sql, dict(values), schema))
 
     def tables(self) -> list[TableInfo]:
         """The tables this user may read, with the columns they see (masked ones marked)."""

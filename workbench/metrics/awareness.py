@@ -232,7 +232,7 @@ def aggregate(source: Any, choice: Choice, q: Query, days: ir.Table | None, ends
     if fact.name == "sales_to_date":
         rows = _rows(source, choice, q, ("units",))
         if q.end is not None:
-            rows = rows.filter(rows._date <= q.end)
+            rows = rows.filter(rows._date <= q.end_value)
         rows = prepare(rows, source, q, product_key=None, time=False)
         daily = rows.aggregate(by=[*q.other_by, "_date"], units=rows.units.sum())
         return _fill(units_to_date(daily, ends, q), fact, fact.measures, q)

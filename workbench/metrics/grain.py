@@ -37,7 +37,7 @@ def prepare(
     """Add the dimensions the query groups or filters by, then apply its filters."""
     names = (q.by if time else q.other_by) + tuple(q.where)
     rows = add_dimensions(rows, source, names, product_key=product_key, time=time, extra_product=extra_product)
-    return apply_where(rows, q.where)
+    return apply_where(rows, q.where_values)
 
 
 def snapshot_dates(source: Any, q: Query) -> ir.Table:

@@ -54,6 +54,21 @@ def to_date(value: DateLike, what: str) -> dt.date | None:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """Ibis parameters that stand for a query's dates and filter values in its expression.
+
+    With a binding, the expression of a query can be compiled once and run
+    again with other values (:mod:`workbench.metrics.prepared`). Decisions
+    taken in Python (which rollup answers, whether a range is whole weeks)
+    still use the query's real values; only the engine sees the parameters.
+    """
+
+    start: ir.Scalar | None = None
+    end: ir.Scalar | None = None
+    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # dimension -> parameters (None kept)
+
+
+@dataclass(frozen=True)
 class Query:
     """A validated request: grain, inclusive date range, dimension filters."""
 
@@ -61,6 +76,7 @@ class Query:
     start: dt.date | None = None
     end: dt.date | None = None
     where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    bound: Binding | None = field(default=None, compare=False)
 
     @classmethod
     def make(
@@ -101,13 +117,30 @@ class Query:
         """Every dimension the query groups or filters by."""
         return self.by + tuple(k for k in self.where if k not in self.by)
 
+    @property
+    def start_value(self) -> Any:
+        """The first day as the engine sees it: the bound parameter, else the date."""
+        return self.bound.start if self.bound is not None and self.bound.start is not None else self.start
+
+    @property
+    def end_value(self) -> Any:
+        """The last day as the engine sees it: the bound parameter, else the date."""
+        return self.bound.end if self.bound is not None and self.bound.end is not None else self.end
+
+    @property
+    def where_values(self) -> Mapping[str, tuple[Any, ...]]:
+        """The filters as the engine sees them: bound parameters where there are, else the values."""
+        if self.bound is None:
+            return self.where
+        return {name: self.bound.where.get(name, values) for name, values in self.where.items()}
+
     def in_range(self, date: ir.DateValue) -> ir.BooleanValue:
         """``start <= date <= end`` with open ends; both ends inclusive."""
         cond = date.notnull()
         if self.start is not None:
-            cond &= date >= self.start
+            cond &= date >= self.start_value
         if self.end is not None:
-            cond &= date <= self.end
+            cond &= date <= self.end_value
         return cond
 
 

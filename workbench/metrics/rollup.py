@@ -105,7 +105,7 @@ def _fill(grouped: ir.Table, fact: Fact, measure: str, dtype: str) -> ir.Value:
     return grouped[_has(fact)].isnull().ifelse(absent, grouped[measure]).cast(dtype)
 
 
-def _prepared(
+def plan_request(
     source: Source, metrics: Iterable[str] | str, by: Iterable[str] | str, start: DateLike, end: DateLike,
     where: Mapping[str, Any] | None, rollups: bool | None,
 ) -> tuple[Query, list[Metric], list[Fact], list[awareness.Choice]]:
@@ -142,9 +142,15 @@ def compute(
     is the same. ``rollups=False`` (or ``with rollups_enabled(False)``) reads
     the raw facts only; :func:`explain` shows the choice.
     """
-    q, chosen, facts, choices = _prepared(source, metrics, by, start, end, where, rollups)
+    q, chosen, facts, choices = plan_request(source, metrics, by, start, end, where, rollups)
+    return build(source, q, chosen, facts, choices, awareness.wanted(rollups))
+
+
+def build(source: Source, q: Query, chosen: list[Metric], facts: list[Fact], choices: list[awareness.Choice],
+          rollups: bool) -> ir.Table:
+    """The expression of a prepared request (:func:`_prepared`): steps 2 to 4 of the module's docstring."""
     snapshots = any(f.on_snapshots for f in facts)
-    days = awareness.calendar(source, q, awareness.wanted(rollups)) if snapshots else None
+    days = awareness.calendar(source, q, rollups) if snapshots else None
     ends = periods(days, q) if snapshots else None
     parts = [awareness.aggregate(source, c, q, days, ends) if c.built else c.fact.aggregate(source, q)
              for c in choices]
@@ -178,5 +184,5 @@ def explain(
     fact), ``rollup_rows``, ``as_of``, ``raw_tail_from`` (first day read from
     the raw fact because the rollup does not hold it yet, if any), ``reason``.
     """
-    q, _, _, choices = _prepared(source, metrics, by, start, end, where, rollups)
+    q, _, _, choices = plan_request(source, metrics, by, start, end, where, rollups)
     return awareness.describe(choices, q)

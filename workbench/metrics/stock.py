@@ -76,7 +76,7 @@ def sales_to_date(source: Any, q: Query) -> ir.Table:
     """Net units sold up to each period's closing snapshot: since the first sale, and over the trailing weeks."""
     lines = sales_lines(source)
     if q.end is not None:
-        lines = lines.filter(lines._date <= q.end)
+        lines = lines.filter(lines._date <= q.end_value)
     rows = prepare(lines, source, q, product_key="sku_id", time=False)
     daily = rows.aggregate(by=[*q.other_by, "_date"], units=rows.qty.sum())
     return units_to_date(daily, period_ends(source, q), q)
