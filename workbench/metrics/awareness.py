@@ -216,7 +216,7 @@ def calendar(source: Any, q: Query, enabled: bool) -> ir.Table:
 
 
 def _fill(part: ir.Table, fact: Fact, measures: Iterable[str], q: Query) -> ir.Table:
-    """Add the fact's other measures as typed nulls: compute stacks every measure of a fact."""
+    """Add the fact's other measures as typed nulls, so that a part has the columns of the raw fact's."""
     have = set(measures)
     return part.select(*q.by, **{m: (part[m] if m in have else ibis.null()).cast(dtype)
                                  for m, dtype in fact.measures.items()})

@@ -162,8 +162,15 @@ def apply_where(rows: ir.Table, where: Mapping[str, tuple[Any, ...]]) -> ir.Tabl
     """Keep rows whose dimension values are among the given ones (``None`` matches null)."""
     for name, values in where.items():
         present = [v for v in values if v is not None]
-        cond = rows[name].isin(present) if present else None
+        cond = _among(rows[name], present) if present else None
         if len(present) != len(values):
             cond = rows[name].isnull() if cond is None else (cond | rows[name].isnull())
         rows = rows.filter(cond)
     return rows
+
+
+def _among(column: ir.Value, present: list[Any]) -> ir.BooleanValue:
+    """``column IN values``; a bound list parameter (:mod:`workbench.metrics.prepared`) stands for the values."""
+    if len(present) == 1 and isinstance(present[0], ir.ArrayValue):
+        return present[0].contains(column)
+    return column.isin(present)

@@ -8,8 +8,8 @@ picked), so :func:`run` compiles each shape once per session and afterwards
 only binds the values.
 
 - The **shape** of a request is all of it but its dates and its string filter
-  values: the metrics, the grain, the filtered dimensions with how many
-  values each (and whether ``None`` is one), which ends of the range are open,
+  values: the metrics, the grain, the filtered dimensions (and whether
+  ``None`` is among a filter's values), which ends of the range are open,
   and where each fact is read from (rollup, as-of, rows, raw tail), as the
   metrics layer chose it *with the real values*. A raw tail is read with
   literal dates, so a shape with a tail keeps its dates too.
@@ -57,7 +57,7 @@ class Template:
     """A prepared shape, and which value of the request each placeholder takes."""
 
     prepared: Any | None  # the session's PreparedQuery; None: compute this shape each time
-    slots: Mapping[str, tuple[str, int]]  # placeholder -> ("start" | "end" | dimension, index of the value)
+    slots: Mapping[str, str]  # placeholder -> "start", "end" or the dimension whose values it takes
 
 
 def run(
@@ -97,10 +97,8 @@ def shape(q: Query, chosen: list[Metric], choices: list[awareness.Choice], enabl
 
 def values(q: Query, template: Template) -> dict[str, Any]:
     """The request's values for the template's placeholders."""
-    out = {}
-    for name, (what, index) in template.slots.items():
-        out[name] = getattr(q, what) if what in ("start", "end") else _present(q.where[what])[index]
-    return out
+    return {name: getattr(q, slot) if slot in ("start", "end") else _present(q.where[slot])
+            for name, slot in template.slots.items()}
 
 
 # --- compiling a shape -------------------------------------------------------------------------
@@ -117,27 +115,27 @@ def _present(values: tuple[Any, ...]) -> list[Any]:
 
 def _filter_shape(name: str, values: tuple[Any, ...]) -> tuple:
     if _bindable(name, values):
-        return "bound", len(_present(values)), None in values
+        return "bound", bool(_present(values)), None in values
     return "literal", values
 
 
-def _binding(q: Query) -> tuple[Binding, dict[str, Any], dict[str, tuple[str, int]]]:
-    """Parameters for the request's dates and string filters, by placeholder name, and each one's slot."""
+def _binding(q: Query) -> tuple[Binding, dict[str, Any], dict[str, str]]:
+    """Parameters for the request's dates and string filters (a list each), by placeholder, and what each takes."""
     params: dict[str, Any] = {}
-    slots: dict[str, tuple[str, int]] = {}
+    slots: dict[str, str] = {}
     for what in ("start", "end"):
         if getattr(q, what) is not None:
-            params[f"p_{what}"], slots[f"p_{what}"] = ibis.param("date"), (what, 0)
+            params[f"p_{what}"], slots[f"p_{what}"] = ibis.param("date"), what
     where = {}
     for name, given in q.where.items():
         if not _bindable(name, given):
             continue
-        bound = []
-        for index, _ in enumerate(_present(given)):
+        listed = ()
+        if _present(given):
             label = f"p_{len(slots)}"
-            params[label], slots[label] = ibis.param("string"), (name, index)
-            bound.append(params[label])
-        where[name] = (*bound, *((None,) if None in given else ()))
+            params[label], slots[label] = ibis.param("array<string>"), name
+            listed = (params[label],)
+        where[name] = (*listed, *((None,) if None in given else ()))
     return Binding(params.get("p_start"), params.get("p_end"), where), params, slots
 
 

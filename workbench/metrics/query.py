@@ -65,7 +65,7 @@ class Binding:
 
     start: ir.Scalar | None = None
     end: ir.Scalar | None = None
-    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # dimension -> parameters (None kept)
+    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # dimension -> (list parameter, None if asked)
 
 
 @dataclass(frozen=True)

@@ -76,11 +76,12 @@ def _has(fact: Fact) -> str:
     return f"_has_{fact.name}"
 
 
-def _stackable(part: ir.Table, fact: Fact, facts: list[Fact], q: Query, grain_types: Mapping[str, Any]) -> ir.Table:
-    """One fact's aggregate with every fact's measure columns (nulls for the others), in one column order."""
+def _stackable(part: ir.Table, fact: Fact, kept: Mapping[Fact, Mapping[str, str]], q: Query,
+               grain_types: Mapping[str, Any]) -> ir.Table:
+    """One fact's aggregate with every fact's kept measure columns (nulls for the others), in one column order."""
     cols: dict[str, ir.Value] = {d: part[d].cast(grain_types[d]) for d in q.by}
-    for other in facts:
-        for measure, dtype in other.measures.items():
+    for other, measures in kept.items():
+        for measure, dtype in measures.items():
             cols[measure] = (part[measure] if other is fact else ibis.null()).cast(dtype)
         cols[_has(other)] = ibis.literal(1 if other is fact else None, "int8")
     return part.select(**cols)
@@ -154,16 +155,18 @@ def build(source: Source, q: Query, chosen: list[Metric], facts: list[Fact], cho
     ends = periods(days, q) if snapshots else None
     parts = [awareness.aggregate(source, c, q, days, ends) if c.built else c.fact.aggregate(source, q)
              for c in choices]
+    # Only the measures the metrics use travel on: a smaller expression compiles faster.
+    kept = {c.fact: {m: c.fact.measures[m] for m in c.measures} for c in choices}
     grain_types = {d: parts[0][d].type().copy(nullable=True) for d in q.by}
-    stackable = [_stackable(p, f, facts, q, grain_types) for p, f in zip(parts, facts)]
+    stackable = [_stackable(p, f, kept, q, grain_types) for p, f in zip(parts, facts)]
     stacked = stackable[0].union(*stackable[1:]) if len(stackable) > 1 else stackable[0]
 
-    agg = {m: stacked[m].sum() for f in facts for m in f.measures}
+    agg = {m: stacked[m].sum() for f in facts for m in kept[f]}
     agg |= {_has(f): stacked[_has(f)].max() for f in facts}
     grouped = stacked.aggregate(by=list(q.by), **agg)
     if snapshots:
         grouped = _with_snapshot_flag(grouped, ends, q)
-    filled = grouped.mutate(**{m: _fill(grouped, f, m, dtype) for f in facts for m, dtype in f.measures.items()})
+    filled = grouped.mutate(**{m: _fill(grouped, f, m, dtype) for f in facts for m, dtype in kept[f].items()})
     result = filled.select(*q.by, **{m.name: m.expr(filled) for m in chosen})
     return result.order_by(list(q.by)) if q.by else result
 
