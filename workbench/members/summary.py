@@ -35,7 +35,8 @@ from workbench.dates import parse_day
 from workbench.members.lifetime import BgNbdParams, fit_bgnbd
 
 __all__ = ["MembersError", "purchase_days", "purchase_summary", "holdout_purchases", "member_summary",
-           "score_holdout", "score_days", "HoldoutScore", "chain_purchase_days", "purchase_span"]
+           "score_holdout", "score_days", "HoldoutScore", "chain_purchase_days", "purchase_span",
+           "checked_as_of"]
 
 PURCHASE_LINES = ("sale",)
 
@@ -100,7 +101,8 @@ def purchase_span(days: ir.Table) -> tuple[dt.date, dt.date] | None:
     return pd.Timestamp(span["lo"]).date(), pd.Timestamp(span["hi"]).date()
 
 
-def _checked_as_of(days: ir.Table, as_of: Any) -> tuple[dt.date, tuple[dt.date, dt.date]]:
+def checked_as_of(days: ir.Table, as_of: Any) -> tuple[dt.date, tuple[dt.date, dt.date]]:
+    """``as_of`` as a date on or after the first purchase in ``days``, and the purchases' span; else MembersError."""
     try:
         day = parse_day(as_of)
     except ValueError as err:
@@ -118,7 +120,7 @@ def _checked_as_of(days: ir.Table, as_of: Any) -> tuple[dt.date, tuple[dt.date, 
 def member_summary(session: Any, as_of: Any, start: Any = None) -> ir.Table:
     """The members' summary at ``as_of`` through the session (an ibis table; :func:`purchase_summary`)."""
     days = chain_purchase_days(session)
-    day, _ = _checked_as_of(days, as_of)
+    day, _ = checked_as_of(days, as_of)
     return purchase_summary(days, day, parse_day(start) if start is not None else None)
 
 
@@ -176,7 +178,7 @@ def score_days(days: ir.Table, as_of: dt.date, end: dt.date) -> HoldoutScore:
 def score_holdout(session: Any, as_of: Any, end: Any) -> HoldoutScore:
     """BG/NBD on the chain's members: calibrate up to ``as_of``, score on ``as_of`` .. ``end`` (days after as-of)."""
     days = chain_purchase_days(session)
-    day, span = _checked_as_of(days, as_of)
+    day, span = checked_as_of(days, as_of)
     try:
         last = parse_day(end)
     except ValueError as err:
