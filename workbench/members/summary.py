@@ -101,12 +101,17 @@ def purchase_span(days: ir.Table) -> tuple[dt.date, dt.date] | None:
     return pd.Timestamp(span["lo"]).date(), pd.Timestamp(span["hi"]).date()
 
 
-def checked_as_of(days: ir.Table, as_of: Any) -> tuple[dt.date, tuple[dt.date, dt.date]]:
-    """``as_of`` as a date on or after the first purchase in ``days``, and the purchases' span; else MembersError."""
+def member_day(value: Any) -> dt.date:
+    """A date as the user wrote it; MembersError saying how to write it otherwise."""
     try:
-        day = parse_day(as_of)
+        return parse_day(value)
     except ValueError as err:
         raise MembersError(str(err)) from None
+
+
+def checked_as_of(days: ir.Table, as_of: Any) -> tuple[dt.date, tuple[dt.date, dt.date]]:
+    """``as_of`` as a date on or after the first purchase in ``days``, and the purchases' span; else MembersError."""
+    day = member_day(as_of)
     span = purchase_span(days)
     if span is None:
         raise MembersError("there are no member purchases you may read: check the user's stores or region "
@@ -121,7 +126,7 @@ def member_summary(session: Any, as_of: Any, start: Any = None) -> ir.Table:
     """The members' summary at ``as_of`` through the session (an ibis table; :func:`purchase_summary`)."""
     days = chain_purchase_days(session)
     day, _ = checked_as_of(days, as_of)
-    return purchase_summary(days, day, parse_day(start) if start is not None else None)
+    return purchase_summary(days, day, member_day(start) if start is not None else None)
 
 
 @dataclass(frozen=True)
@@ -179,10 +184,7 @@ def score_holdout(session: Any, as_of: Any, end: Any) -> HoldoutScore:
     """BG/NBD on the chain's members: calibrate up to ``as_of``, score on ``as_of`` .. ``end`` (days after as-of)."""
     days = chain_purchase_days(session)
     day, span = checked_as_of(days, as_of)
-    try:
-        last = parse_day(end)
-    except ValueError as err:
-        raise MembersError(str(err)) from None
+    last = member_day(end)
     if last <= day:
         raise MembersError(f"the holdout must end after the as-of date {day}; got {last}")
     if last > span[1]:
