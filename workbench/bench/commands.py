@@ -323,3 +323,5 @@ def _risk_chain(scale: str, seed: int, folder: Path):
 
 from workbench.dashboard.bench import command as _dashboard_bench  # noqa: E402  (wb bench dashboard)
 bench.add_command(_dashboard_bench)
+from workbench.members.bench import command as _members_bench  # noqa: E402  (wb bench members)
+bench.add_command(_members_bench)

@@ -1,0 +1,92 @@
+"""``wb bench members``: how well BG/NBD predicts the chain members' repeat purchases on a holdout period.
+
+Calibrates on the members' purchase days up to ``as_of − holdout_weeks`` and predicts each member's repeat
+purchase days in the holdout (:func:`workbench.members.summary.score_holdout`). Methods:
+
+- ``bgnbd``: the model (metric ``holdout_error_pct``: |Σ predicted − Σ actual| / Σ actual, in %; signed as
+  ``holdout_bias_pct``; ``holdout_mae``: mean absolute error per member, in purchases);
+- ``naive_rate``: each member keeps their calibration pace (frequency / T per week), the baseline a
+  marketer would use without a model.
+
+JSON in the shared format of DESIGN.md (bench ``members``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from workbench.bench.report import BenchReport
+
+__all__ = ["measure", "command"]
+
+
+def measure(settings, as_of: dt.date | None, holdout_weeks: int, user: str, scale: str | None,
+            seed: int | None) -> BenchReport:
+    """Score BG/NBD and the naive pace on the holdout; wall time of the whole score (summary, fit, predict)."""
+    import workbench as wb
+    from workbench.members.summary import chain_purchase_days, purchase_span, score_holdout
+
+    report = BenchReport("members", scale, seed)
+    with wb.session(user, settings=settings, read_only=True, entry_point="cli") as s:
+        span = purchase_span(chain_purchase_days(s))
+        end = as_of or (span[1] if span else dt.date.today())
+        start = end - dt.timedelta(weeks=holdout_weeks)
+        t0 = time.perf_counter()
+        score = score_holdout(s, start, end)
+        wall = time.perf_counter() - t0
+    m = score.members
+    naive = np.where(m["T"] > 0, m["frequency"] / m["T"].where(m["T"] > 0, 1), 0) * score.weeks
+    report.machine.update(user=user, calibration_end=str(start), holdout_end=str(end), holdout_weeks=holdout_weeks)
+    for method, predicted in (("bgnbd", m["predicted"].to_numpy()), ("naive_rate", naive)):
+        bias = 100 * (predicted.sum() - score.actual) / score.actual
+        report.add(method, "holdout_error_pct", round(abs(bias), 2))
+        report.add(method, "holdout_bias_pct", round(bias, 2))
+        report.add(method, "holdout_mae", round(float(np.abs(predicted - m["actual"]).mean()), 4))
+        report.add(method, "predicted_purchases", round(float(predicted.sum()), 1))
+    report.add("bgnbd", "actual_purchases", score.actual)
+    report.add("bgnbd", "members", len(m))
+    report.add("bgnbd", "wall_s", round(wall, 3))
+    for name, value in score.params.as_dict().items():
+        report.add("bgnbd", name, round(value, 4), "fit")
+    return report
+
+
+@click.command("members")
+@click.option("--scale", type=click.Choice(["tiny", "demo", "large"]), default="demo", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="End of the holdout (default: the last member purchase in the data).")
+@click.option("--holdout-weeks", type=click.IntRange(1, 104), default=13, show_default=True,
+              help="Weeks before the as-of date held out; the model is calibrated on everything before them.")
+@click.option("--user", default="u_analyst", show_default=True, help="Whose governed session reads.")
+@click.option("--warehouse", type=click.Path(path_type=Path),
+              help="Benchmark this warehouse instead of data/bench/chain-SCALE-SEED.duckdb.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
+def command(scale: str, seed: int, as_of, holdout_weeks: int, user: str, warehouse: Path | None,
+            json_path: Path | None) -> None:
+    """BG/NBD's holdout accuracy on the chain's members, against each member keeping their own pace.
+
+    Builds the simulated chain for SCALE and SEED once (kept under data/bench/) unless --warehouse is given.
+
+    \b
+    Examples:
+      wb bench members --scale tiny
+      wb bench members --scale demo --holdout-weeks 26 --json bench-results/members-demo.json
+      wb bench members --warehouse data/warehouse.duckdb --as-of 2025-12-31 --user u_region_east
+    """
+    from workbench.bench.commands import bench_chain
+    from workbench.members.summary import MembersError
+
+    settings = bench_chain(scale, seed, warehouse)
+    try:
+        report = measure(settings, as_of.date() if as_of else None, holdout_weeks, user,
+                         None if warehouse else scale, None if warehouse else seed)
+    except MembersError as err:
+        raise click.ClickException(str(err)) from None
+    report.print_table()
+    click.echo(f"JSON: {report.write_json(json_path)}")
