@@ -16,11 +16,14 @@ import io
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import panel as pn
 
+from workbench.dashboard import warmup
 from workbench.dashboard.coverage import RATES as COVERAGE_MEASURES
 from workbench.dashboard.coverage import availability
 from workbench.dashboard.exports import export
@@ -148,6 +151,8 @@ class OperationsDashboard:
         self._shown: dict[str, Any] = {}  # part -> the inputs it was last computed from
         self._trend = pd.DataFrame()
         self._busy = False
+        self._warm_queue: Iterator[dict[str, Any]] | None = None  # requests one click away, not yet compiled
+        self._warming = False  # a chain of warm-up ticks is scheduled on the server
         self._widgets()
         self._outputs()
         self.refresh()
@@ -255,6 +260,8 @@ class OperationsDashboard:
             self._active_tab(state)
             self.error = None
             self.alert.visible = False
+            self._warm_queue = warmup.next_requests(state, self.options, self.last_day)
+            self._schedule_warm_up()
         except (DashboardError, MetricError, PermissionError) as err:  # written for the user: show it
             self._fail(str(err).split("\n")[0], "warning")
         except Exception as err:  # a bug: the person gets a reference, the log gets the trace
@@ -267,6 +274,39 @@ class OperationsDashboard:
         self.refreshes += 1
         self.last_refresh_s = time.perf_counter() - started
         return self.last_refresh_s
+
+    # --- warming up (workbench/dashboard/warmup.py) ----------------------------------------
+
+    def warm_step(self) -> bool:
+        """Compile one request one click away that the session has not compiled; False when none is left."""
+        if self._warm_queue is None or warmup.warm(self.session, self._warm_queue, budget=1) == 0:
+            self._warm_queue = None
+            return False
+        return True
+
+    def warm_up(self) -> int:
+        """Compile every request one click away now (the benchmark's reading time); how many."""
+        count = 0
+        while self.warm_step():
+            count += 1
+        return count
+
+    def _schedule_warm_up(self) -> None:
+        # On the server, one compile per tick of the event loop, so that a click waits for one at most.
+        doc = server_doc()
+        if self.settings.warm_up and not self._warming and doc is not None:
+            self._warming = True
+            doc.add_next_tick_callback(partial(self._warm_tick, doc))
+
+    def _warm_tick(self, doc: Any) -> None:
+        try:
+            more = self.warm_step()
+        except Exception as err:  # the page works without it: a closed session, a dropped connection
+            log.debug("warm-up stopped: %s", err)
+            more = False
+        self._warming = more
+        if more:
+            doc.add_next_tick_callback(partial(self._warm_tick, doc))
 
     def _fail(self, text: str, kind: str) -> None:
         self.error = text
@@ -346,6 +386,12 @@ class OperationsDashboard:
         self.hero_chart.object = (line_chart(sales, state.grain, "net_sales", "style_code",
                                              "Hero styles: net sales 主推款销售额") if not sales.empty else None)
         self.hero_table.show(heroes.attach)
+
+
+def server_doc() -> Any:
+    """This server session's Bokeh document, or None outside a server (tests, the benchmark)."""
+    doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
 
 
 def view(session: Any) -> pn.Row:

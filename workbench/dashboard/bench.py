@@ -56,6 +56,8 @@ class Timing:
     seconds: float
     queries: int
     error: str | None
+    warm_s: float = 0.0  # the warm-up after it (reading time: not in ``seconds``)
+    warmed: int = 0  # shapes it compiled
 
 
 @dataclass
@@ -130,9 +132,23 @@ def sequence(rng: random.Random, rounds: int) -> Iterator[str]:
 # --- measuring -----------------------------------------------------------------------
 
 
+def _warm(dash: Any, on: bool) -> tuple[float, int]:
+    """Let the dashboard compile what is one click away, as the server does while a person reads."""
+    if not on:
+        return 0.0, 0
+    started = time.perf_counter()
+    count = dash.warm_up()
+    return time.perf_counter() - started, count
+
+
 def run_user(settings: Any, user: str, seed: int, rounds: int, planner: Callable | None,
-             step: Callable[[str], None] = lambda line: None) -> UserRun:
-    """Open ``user``'s session, build the dashboard, replay the interactions; time each."""
+             step: Callable[[str], None] = lambda line: None, warm_up: bool = True) -> UserRun:
+    """Open ``user``'s session, build the dashboard, replay the interactions; time each.
+
+    With ``warm_up`` the dashboard compiles the requests one click away after
+    each refresh, untimed: a person reads the page for seconds between clicks
+    and the server does that work then (:mod:`workbench.dashboard.warmup`).
+    """
     import workbench as wb
     from workbench.apps.operations import OperationsDashboard
     from workbench.dashboard.trace import traced
@@ -147,6 +163,7 @@ def run_user(settings: Any, user: str, seed: int, rounds: int, planner: Callable
         run = UserRun(user, opened - started, time.perf_counter() - opened)
         if planner:
             run.plans["first render"] = planner(session, first)
+        _warm(dash, warm_up)
         rng = random.Random(f"{seed}-{user}")
         for kind in sequence(rng, rounds):
             change = _change(dash, kind, rng)
@@ -157,10 +174,13 @@ def run_user(settings: Any, user: str, seed: int, rounds: int, planner: Callable
                 t0 = time.perf_counter()
                 widget.value = value
                 seconds = time.perf_counter() - t0
-            run.timings.append(Timing(user, kind, what, seconds, len(calls), dash.error))
             if planner and kind not in run.plans:
                 run.plans[kind] = planner(session, calls)
-            step(f"{user} {what}: {1000 * seconds:.0f} ms, {len(calls)} queries" + (f" ERROR {dash.error}" if dash.error else ""))
+            warm_s, warmed = _warm(dash, warm_up)
+            run.timings.append(Timing(user, kind, what, seconds, len(calls), dash.error, warm_s, warmed))
+            step(f"{user} {what}: {1000 * seconds:.0f} ms, {len(calls)} queries"
+                 + (f" ERROR {dash.error}" if dash.error else "")
+                 + (f"; then {warmed} shapes warmed in {warm_s:.1f} s" if warm_up else ""))
         return run
     finally:
         session.close()
@@ -188,6 +208,8 @@ def report_of(runs: list[UserRun], scale: str | None, seed: int) -> Any:
                 report.add(method, "p95_ms", round(p95(ms), 1), kind)
                 report.add(method, "p50_ms", round(statistics.median(ms), 1), kind)
                 report.add(method, "queries", statistics.median(t.queries for t in timings if t.kind == kind), kind)
+                report.add(method, "warm_up_s", round(statistics.median(t.warm_s for t in timings if t.kind == kind), 2),
+                           kind)
         if method == "workbench":
             report.add(method, "first_render_s", round(max(r.first_render_s for r in runs), 3), "worst user")
             errors = sum(t.error is not None for t in timings)
@@ -275,14 +297,20 @@ def write_plans(runs: list[UserRun], path: Path) -> Path:
 
 
 def measure(settings: Any, users: tuple[str, ...] = USERS, seed: int = 42, rounds: int = 5, scale: str | None = None,
-            plans: bool = True, step: Callable[[str], None] = lambda line: None) -> tuple[Any, list[UserRun]]:
+            plans: bool = True, step: Callable[[str], None] = lambda line: None,
+            warm_up: bool = True) -> tuple[Any, list[UserRun]]:
     """Run every user; the report and the runs (with their plans)."""
     import hvplot.pandas  # noqa: F401  (a server imports these once at start: not a render's cost)
     import panel  # noqa: F401
 
+    from workbench.apps.page import tune_gc
+
+    tune_gc()  # as the server does when it starts
     planner = planner_for(settings) if plans else None
-    runs = [run_user(settings, user, seed, rounds, planner, step) for user in users]
-    return report_of(runs, scale, seed), runs
+    runs = [run_user(settings, user, seed, rounds, planner, step, warm_up) for user in users]
+    report = report_of(runs, scale, seed)
+    report.machine["warm_up"] = warm_up
+    return report, runs
 
 
 def add_session_memory(report: Any, settings: Any, user: str, sessions: int) -> None:
@@ -312,9 +340,11 @@ def add_session_memory(report: Any, settings: Any, user: str, sessions: int) -> 
 @click.option("--no-plans", is_flag=True, help="Skip planning each interaction kind's queries.")
 @click.option("--sessions", type=click.IntRange(0, 500), default=50, show_default=True,
               help="Browser sessions to open and close on the real server for the memory check (0: skip).")
+@click.option("--no-warm-up", is_flag=True,
+              help="Do not let the dashboard compile the requests one click away between clicks (cold clicks).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
 def command(scale: str, warehouse: Path | None, seed: int, rounds: int, users: tuple[str, ...], no_plans: bool,
-            sessions: int, json_path: Path | None) -> None:
+            sessions: int, no_warm_up: bool, json_path: Path | None) -> None:
     """Time the operations dashboard server-side: first render and each interaction (p95).
 
     \b
@@ -322,12 +352,13 @@ def command(scale: str, warehouse: Path | None, seed: int, rounds: int, users: t
       wb bench dashboard --scale demo --warehouse /tmp/wb/demo.duckdb
       wb bench dashboard --scale large --warehouse /tmp/wb/large.duckdb --rounds 2 --json bench-results/dash-large.json
       wb bench dashboard --scale demo --sessions 0     # in-process timings only, no server or browser
+      wb bench dashboard --scale large --warehouse /tmp/wb/large.duckdb --sessions 0 --no-warm-up  # cold clicks
     """
     from workbench.bench.commands import bench_chain
 
     settings = bench_chain(scale, seed, warehouse)
     report, runs = measure(settings, users or USERS, seed, rounds, scale, plans=not no_plans,
-                           step=lambda line: click.echo(line, err=True))
+                           step=lambda line: click.echo(line, err=True), warm_up=not no_warm_up)
     report.machine["warehouse"] = str(settings.warehouse)
     if sessions:
         add_session_memory(report, settings, (users or USERS)[0], sessions)

@@ -22,14 +22,39 @@ from workbench.metrics.definitions import METRICS
 KPI_COLUMNS = ["measure", "label", "label_zh", "unit", "value", "previous", "change_pct"]
 
 
+def kpi_requests(state: DashboardState) -> list[dict[str, Any]]:
+    """The ``compute`` requests of the KPI cards: the period, then the one it is compared with."""
+    before_start, before_end = state.compared_period
+    now = _request(state, [], state.start, state.end, state.where)
+    return [now, now | {"start": before_start, "end": before_end}]
+
+
+def table_request(state: DashboardState) -> dict[str, Any]:
+    """The ``compute`` request of the result table."""
+    return _request(state, state.by, state.start, state.end, state.where)
+
+
+def trend_request(state: DashboardState, values: Sequence[str] | None = None) -> dict[str, Any]:
+    """The ``compute`` request of the trend, restricted to ``values`` of the dimension when given."""
+    where = state.where
+    if state.dimension and values:
+        chosen = [None if v == NONE_LABEL else v for v in values]
+        if state.dimension in where:
+            chosen = [v for v in chosen if v in where[state.dimension]]
+        if chosen:
+            where = where | {state.dimension: chosen}
+    return _request(state, state.by + [state.grain], state.start, state.end, where)
+
+
+def _request(state: DashboardState, by: list[str], start: Any, end: Any, where: dict) -> dict[str, Any]:
+    return {"metrics": list(state.measures), "by": list(by), "start": start, "end": end, "where": dict(where)}
+
+
 def kpi_cards(session: Any, state: DashboardState) -> pd.DataFrame:
     """One row per measure: its value in the period, in the comparison period, and the change in %."""
-    measures = list(state.measures)
-    now = trace.metrics(session, "kpis", measures, [], state.start, state.end, state.where)
-    before_start, before_end = state.compared_period
-    before = trace.metrics(session, "kpis", measures, [], before_start, before_end, state.where)
+    now, before = (trace.metrics(session, "kpis", **request) for request in kpi_requests(state))
     rows = []
-    for name in measures:
+    for name in state.measures:
         value, previous = _scalar(now, name), _scalar(before, name)
         change = None
         if value is not None and previous not in (None, 0):
@@ -41,7 +66,7 @@ def kpi_cards(session: Any, state: DashboardState) -> pd.DataFrame:
 
 def breakdown(session: Any, state: DashboardState) -> pd.DataFrame:
     """The result table: the measures by the chosen dimension, largest first measure first."""
-    table = trace.metrics(session, "table", list(state.measures), state.by, state.start, state.end, state.where)
+    table = trace.metrics(session, "table", **table_request(state))
     if state.dimension:
         table = table.sort_values(state.measures[0], ascending=False, na_position="last", kind="stable")
         table[state.dimension] = table[state.dimension].fillna(NONE_LABEL)
@@ -61,14 +86,7 @@ def trend(session: Any, state: DashboardState, values: Sequence[str] | None = No
     Restricting to the values drawn keeps a store trend over a whole chain to
     a readable handful of lines, and the query small.
     """
-    where = state.where
-    if state.dimension and values:
-        chosen = [None if v == NONE_LABEL else v for v in values]
-        if state.dimension in where:
-            chosen = [v for v in chosen if v in where[state.dimension]]
-        if chosen:
-            where = where | {state.dimension: chosen}
-    out = trace.metrics(session, "trend", list(state.measures), state.by + [state.grain], state.start, state.end, where)
+    out = trace.metrics(session, "trend", **trend_request(state, values))
     if state.dimension:
         out[state.dimension] = out[state.dimension].fillna(NONE_LABEL)
     out[state.grain] = pd.to_datetime(out[state.grain])

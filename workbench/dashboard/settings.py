@@ -17,7 +17,7 @@ import yaml
 from workbench.config import CONF_DIR
 
 FIELDS = ("default_measures", "default_dimension", "default_grain", "default_period", "comparison",
-          "hero_styles", "hero_count", "top_n", "trend_lines", "export_max_rows")
+          "hero_styles", "hero_count", "top_n", "trend_lines", "export_max_rows", "warm_up")
 
 # The KPI cards the issue names: sales, traffic, conversion, attach rate, average ticket, sell-through, cover.
 KPI_MEASURES = ("net_sales", "traffic", "conversion", "units_per_ticket", "average_ticket", "sell_through",
@@ -36,6 +36,7 @@ class DashboardSettings:
     top_n: int = 10
     trend_lines: int = 10
     export_max_rows: int = 100_000
+    warm_up: bool = True  # compile the requests one click away while the user reads (workbench/dashboard/warmup.py)
 
 
 def dashboard_settings(config_file: Path | None = None, raw: Mapping[str, Any] | None = None) -> DashboardSettings:
@@ -53,6 +54,8 @@ def dashboard_settings(config_file: Path | None = None, raw: Mapping[str, Any] |
     for key in ("hero_count", "top_n", "trend_lines", "export_max_rows"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ValueError(f"dashboard.{key} must be a whole number of at least 1, not {values[key]!r}")
+    if "warm_up" in values and not isinstance(values["warm_up"], bool):
+        raise ValueError(f"dashboard.warm_up must be true or false, not {values['warm_up']!r}")
     _check_choices(values)
     return DashboardSettings(**values)
 

@@ -58,7 +58,7 @@ def run(expr: ir.Table, part: str, call: Mapping[str, Any] | None = None) -> pd.
     return frame
 
 
-def metrics(source: Any, part: str, metrics: list[str], by: list[str], start: Any, end: Any,
+def metrics(source: Any, part: str, metrics: list[str], by: list[str], start: Any = None, end: Any = None,
             where: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """``compute(...)``'s values, run and recorded: the one way the dashboard asks for metric values."""
     call = {"metrics": list(metrics), "by": list(by), "start": start, "end": end, "where": dict(where or {})}

@@ -43,7 +43,7 @@ import pandas as pd
 from workbench.metrics import awareness
 from workbench.metrics.definitions import Metric
 from workbench.metrics.dimensions import DIMENSIONS
-from workbench.metrics.query import Binding, DateLike, Query
+from workbench.metrics.query import Binding, DateLike, MetricError, Query
 from workbench.metrics.rollup import build, compute, plan_request
 
 MAX_SHAPES = 256
@@ -73,16 +73,60 @@ def run(
     """``compute(...).to_pandas()``, compiled once per shape of request (see the module's docstring)."""
     if not getattr(source, "runs_bound_sql", False):
         return compute(source, metrics, by, start, end, where, rollups=rollups).to_pandas()
-    enabled = awareness.wanted(rollups)
-    q, chosen, facts, choices = plan_request(source, metrics, by, start, end, where, rollups)
-    key = shape(q, chosen, choices, enabled)
-    template = _recall(source, key)
-    if template is None:
-        template = _template(source, q, lambda bound: build(source, bound, chosen, facts, choices, enabled))
-        _remember(source, key, template)
+    request = _Planned.of(source, metrics, by, start, end, where, rollups)
+    template = _recall(source, request.key) or _compiled(source, request)
     if template.prepared is None:
-        return build(source, q, chosen, facts, choices, enabled).to_pandas()
-    return source.run_prepared(template.prepared, values(q, template))
+        return request.expression(source).to_pandas()
+    return source.run_prepared(template.prepared, values(request.q, template))
+
+
+def warm(
+    source: Any,
+    metrics: Iterable[str] | str,
+    by: Iterable[str] | str = (),
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Mapping[str, Any] | None = None,
+    *,
+    rollups: bool | None = None,
+) -> bool:
+    """Compile this request's shape ahead of time, reading no rows; True if it was not compiled yet.
+
+    A request the metrics layer refuses (a measure that cannot be cut so) is
+    skipped: warming up never raises for it.
+    """
+    if not getattr(source, "runs_bound_sql", False):
+        return False
+    try:
+        request = _Planned.of(source, metrics, by, start, end, where, rollups)
+    except MetricError:
+        return False
+    if _recall(source, request.key) is not None:
+        return False
+    _compiled(source, request)
+    return True
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A checked request with the metrics layer's choices, and its shape."""
+
+    q: Query
+    chosen: list[Metric]
+    facts: list[Any]
+    choices: list[awareness.Choice]
+    enabled: bool
+    key: tuple
+
+    @classmethod
+    def of(cls, source: Any, metrics: Any, by: Any, start: DateLike, end: DateLike, where: Any,
+           rollups: bool | None) -> "_Planned":
+        enabled = awareness.wanted(rollups)
+        q, chosen, facts, choices = plan_request(source, metrics, by, start, end, where, rollups)
+        return cls(q, chosen, facts, choices, enabled, shape(q, chosen, choices, enabled))
+
+    def expression(self, source: Any, q: Query | None = None) -> Any:
+        return build(source, q or self.q, self.chosen, self.facts, self.choices, self.enabled)
 
 
 def shape(q: Query, chosen: list[Metric], choices: list[awareness.Choice], enabled: bool) -> tuple:
@@ -139,11 +183,14 @@ def _binding(q: Query) -> tuple[Binding, dict[str, Any], dict[str, str]]:
     return Binding(params.get("p_start"), params.get("p_end"), where), params, slots
 
 
-def _template(source: Any, q: Query, build_bound) -> Template:
-    """Build the request's shape with parameters and have the session prepare it."""
-    binding, params, slots = _binding(q)
-    expr = build_bound(Query(q.by, q.start, q.end, q.where, binding))
-    return Template(source.prepare(expr, params), slots)
+def _compiled(source: Any, request: _Planned) -> Template:
+    """Build the request's shape with parameters, have the session prepare it, and remember it."""
+    binding, params, slots = _binding(request.q)
+    q = request.q
+    expr = request.expression(source, Query(q.by, q.start, q.end, q.where, binding))
+    template = Template(source.prepare(expr, params), slots)
+    _remember(source, request.key, template)
+    return template
 
 
 # --- the per-session store --------------------------------------------------------------------
