@@ -80,31 +80,27 @@ def run(
     return source.run_prepared(template.prepared, values(request.q, template))
 
 
-def warm(
-    source: Any,
-    metrics: Iterable[str] | str,
-    by: Iterable[str] | str = (),
-    start: DateLike = None,
-    end: DateLike = None,
-    where: Mapping[str, Any] | None = None,
-    *,
-    rollups: bool | None = None,
-) -> bool:
-    """Compile this request's shape ahead of time, reading no rows; True if it was not compiled yet.
+def warm(source: Any, *request: Any, **named: Any) -> bool:
+    """Compile the shape of a request (the arguments of :func:`run`) ahead of time, reading no rows.
 
-    A request the metrics layer refuses (a measure that cannot be cut so) is
-    skipped: warming up never raises for it.
+    True if it was not compiled yet. A request the metrics layer refuses (a
+    measure that cannot be cut so) is skipped: warming up never raises for it.
     """
     if not getattr(source, "runs_bound_sql", False):
         return False
     try:
-        request = _Planned.of(source, metrics, by, start, end, where, rollups)
+        planned = _Planned.of(source, *_arguments(*request, **named))
     except MetricError:
         return False
-    if _recall(source, request.key) is not None:
+    if _recall(source, planned.key) is not None:
         return False
-    _compiled(source, request)
+    _compiled(source, planned)
     return True
+
+
+def _arguments(metrics: Any, by: Any = (), start: DateLike = None, end: DateLike = None, where: Any = None, *,
+               rollups: bool | None = None) -> tuple:
+    return metrics, by, start, end, where, rollups
 
 
 @dataclass(frozen=True)
