@@ -147,3 +147,18 @@ def test_a_source_that_cannot_bind_gets_compute(rolled):
     with wb.session("u_hq", settings=rolled) as s:
         request = dict(metrics=["net_sales"], by=["region"], start="2025-04-01", end="2025-04-30")
         pd.testing.assert_frame_equal(prepared.run(Plain(s), **request), _computed(s, **request))
+
+
+def test_a_closed_session_and_its_compiled_shapes_are_freed(rolled):
+    import gc
+    import weakref
+
+    s = wb.session("u_region_east", settings=rolled)
+    prepared.run(s, ["net_sales", "traffic"], ["region"], "2025-05-01", "2025-05-31")
+    assert prepared.known_shapes(s) == 1
+    gone = weakref.ref(s)
+    s.close()
+    assert prepared.known_shapes(s) == 0
+    del s
+    gc.collect()
+    assert gone() is None, "something still holds the closed session (a compiled expression refers back to it)"

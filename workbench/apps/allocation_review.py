@@ -21,12 +21,15 @@ from typing import Callable
 
 import pandas as pd
 import panel as pn
+from bokeh.models.widgets.tables import NumberFormatter
 
 from workbench.allocation import approvals, output
 
 __all__ = ["view", "AllocationReview", "TABS"]
 
 TABS = {"marts.transfer_plan": "Transfers (调拨)", "marts.replenishment_plan": "DC replenishment (补货)"}
+# Quantities as whole numbers (3, not 3.0); a mistyped 2.5 still shows as typed, then is refused.
+QUANTITIES = {"units": NumberFormatter(format="0[.]0"), "approve_qty": NumberFormatter(format="0[.]0")}
 SHOWN = {"from": "from", "to": "to", "sku": "SKU", "units": "proposed", "approve_qty": "approve qty",
          "status": "decision", "reason": "reason", "expected_units_gained": "extra units", "expected_margin": "margin ¥",
          "freight": "freight ¥", "net_benefit": "net ¥", "decided_by": "decided by", "comment": "comment"}
@@ -59,7 +62,8 @@ class AllocationReview:
         self.message = pn.Column(sizing_mode="stretch_width")
         self.tables = {t: pn.widgets.Tabulator(pd.DataFrame(), selectable="checkbox", pagination="remote", page_size=25,
                                                hidden_columns=HIDDEN, titles=SHOWN, show_index=False,
-                                               sizing_mode="stretch_width", editors=self._editors(t)) for t in TABS}
+                                               sizing_mode="stretch_width", editors=self._editors(t),
+                                               formatters=QUANTITIES) for t in TABS}
         self.cards = {t: pn.FlexBox() for t in TABS}
         self.reviewed: dict[str, pd.DataFrame] = {}
         self.written: dict[str, list[pd.DataFrame]] = {t: [] for t in TABS}  # this page's own decisions

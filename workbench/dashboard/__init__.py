@@ -31,12 +31,17 @@ Why it is built this way
   it in an alert.
 - **Traceable.** Every query runs through :mod:`.trace`, so the benchmark
   (:mod:`.bench`) can time each interaction's queries and plan them.
+- **Fast clicks.** Metric requests are prepared once per shape
+  (:mod:`workbench.metrics.prepared`), and the page compiles the shapes one
+  click away while its user reads (:mod:`.warmup`), so a click mostly only
+  binds values and runs DuckDB on the rollups.
 
 Modules: :mod:`.state` (the selection, dimensions, errors), :mod:`.periods`
 (presets), :mod:`.options` (what a user may pick), :mod:`.figures` (KPI cards,
 table, trend), :mod:`.sellers` (top and slow), :mod:`.coverage` (out-of-stock and size breaks),
 :mod:`.heroes` (主推款), :mod:`.exports`, :mod:`.homes` (role home pages),
-:mod:`.settings` (``dashboard:``), :mod:`.trace`, :mod:`.bench`.
+:mod:`.settings` (``dashboard:``), :mod:`.trace`, :mod:`.warmup` (compiling what is one click away
+while the user reads), :mod:`.bench`.
 """
 
 from __future__ import annotations

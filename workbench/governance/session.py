@@ -135,6 +135,8 @@ class Session:
         self._governed_cache: dict[str, Governed] = {}
         self._sql_cache: dict[str, sqlglot.exp.Expression] = {}
         self._prepared_queries: weakref.WeakSet[PreparedQuery] = weakref.WeakSet()
+        # What the layers above keep for as long as the session lives (compiled query shapes ...); dropped on close.
+        self.caches: dict[str, Any] = {}
         try:
             self.scope: Scope = resolve_scope(self.user, self.config.row_policy(self.role), self._store_rows())
         except Exception:
@@ -316,6 +318,7 @@ class Session:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.caches.clear()
             # Drop t.cache() tables now: ibis would try at exit, on a closed connection.
             with self.gate.internal():
                 for name in list(getattr(self._backend, "_cache_name_to_entry", {})):

@@ -33,13 +33,18 @@ Design
   that covers the query and from the raw fact otherwise, with the same
   result (``compute(..., rollups=False)`` to compare; ``explain(...)`` shows
   the choice).
+- **Prepared requests.** Apps ask through :func:`workbench.metrics.prepared.run`:
+  each shape of request (metrics, grain, which filters, the rollups chosen)
+  is compiled once per session, and later requests of that shape only bind
+  their dates and filter values, checked and audited by the session as the
+  expression they were compiled from.
 
 Modules: :mod:`.query` (request, source, errors), :mod:`.dimensions`,
 :mod:`.grain`, :mod:`.flows`, :mod:`.stock`, :mod:`.facts`,
 :mod:`.definitions` (the registry), :mod:`.rollup` (``compute``, ``explain``), :mod:`.flags`
 (size-break and core-size stock-out rows), :mod:`.preagg` (the rollups the pipelines keep) and
-:mod:`.awareness` (which rollup answers a query), :mod:`.bench_queries` (the dashboard's queries,
-timed), :mod:`.commands` (``wb metrics``, ``wb rollups``).
+:mod:`.awareness` (which rollup answers a query), :mod:`.prepared` (compiled once per shape),
+:mod:`.bench_queries` (the dashboard's queries, timed), :mod:`.commands` (``wb metrics``, ``wb rollups``).
 """
 
 from __future__ import annotations

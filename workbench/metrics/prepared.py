@@ -21,8 +21,9 @@ only binds the values.
   a wrong number.
 - It runs through the session (:meth:`Session.run_prepared`), checked and
   audited as the expression, whose SQL carries the user's row and column
-  policies. So each session keeps its own shapes, at most :data:`MAX_SHAPES`
-  (least recently used dropped first), and they go when the session does.
+  policies. So each session keeps its own shapes (in ``session.caches``), at
+  most :data:`MAX_SHAPES` (least recently used dropped first), and they go
+  when the session closes.
 
 Sources that cannot run bound SQL (Spark, the tests' memtable sources) get
 ``compute(...).to_pandas()``.
@@ -31,7 +32,6 @@ Sources that cannot run bound SQL (Spark, the tests' memtable sources) get
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,7 +48,7 @@ from workbench.metrics.rollup import build, compute, plan_request
 
 MAX_SHAPES = 256
 
-_SHAPES: weakref.WeakKeyDictionary[Any, OrderedDict] = weakref.WeakKeyDictionary()
+_CACHE = "metrics.prepared"  # the session's cache that holds the compiled shapes
 _LOCK = threading.Lock()
 
 
@@ -192,10 +192,16 @@ def _compiled(source: Any, request: _Planned) -> Template:
 # --- the per-session store --------------------------------------------------------------------
 
 
+def _shapes(source: Any) -> OrderedDict:
+    # On the session, not in a module-level weak dictionary: a compiled expression refers back to its
+    # session (through the backend's gate), so a weak key would never die and every session would leak.
+    return source.caches.setdefault(_CACHE, OrderedDict())
+
+
 def _recall(source: Any, key: tuple) -> Template | None:
     with _LOCK:
-        shapes = _SHAPES.get(source)
-        if shapes is None or key not in shapes:
+        shapes = _shapes(source)
+        if key not in shapes:
             return None
         shapes.move_to_end(key)
         return shapes[key]
@@ -203,7 +209,7 @@ def _recall(source: Any, key: tuple) -> Template | None:
 
 def _remember(source: Any, key: tuple, template: Template) -> None:
     with _LOCK:
-        shapes = _SHAPES.setdefault(source, OrderedDict())
+        shapes = _shapes(source)
         shapes[key] = template
         while len(shapes) > MAX_SHAPES:
             shapes.popitem(last=False)
@@ -212,4 +218,4 @@ def _remember(source: Any, key: tuple, template: Template) -> None:
 def known_shapes(source: Any) -> int:
     """How many shapes ``source`` has compiled (for tests and the benchmark)."""
     with _LOCK:
-        return len(_SHAPES.get(source, ()))
+        return len(getattr(source, "caches", {}).get(_CACHE, ()))
