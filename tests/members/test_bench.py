@@ -30,6 +30,10 @@ def test_the_members_bench_scores_bgnbd_on_a_holdout(tiny_settings, tmp_path):
     assert error < _value(report, "naive_rate", "holdout_error_pct")
     assert _value(report, "bgnbd", "holdout_mae") < _value(report, "naive_rate", "holdout_mae")
     assert "holdout_error_pct" in result.output
+    # outfit pairing: suggestions up to Dec 3 tested on the 28 days after; the co-purchase beats the best sellers
+    assert report["machine"]["pairing_as_of"] == "2025-12-03" and report["machine"]["pairing_top_k"] == 5
+    ours, popular = _value(report, "workbench", "pairing_hit_rate"), _value(report, "popularity", "pairing_hit_rate")
+    assert 0 < popular < ours < 1 and _value(report, "workbench", "pairing_tickets") > 300
 
 
 def test_the_members_bench_explains_a_holdout_before_the_data(tiny_settings):
