@@ -14,6 +14,11 @@ on the held-out tickets of the ``pairing_days`` after it. Methods ``workbench`` 
 tickets with another SKC among the query's top-k); ``workbench`` also ``pairing_tickets``,
 ``pairing_co_purchase_share`` and ``pairing_wall_s``.
 
+Scalper detection (:mod:`workbench.members.scalper_score`) over the members' whole purchase span, scored by the
+oracle against the planted ``scalping`` cases: method ``workbench``, metrics ``scalper_precision`` and
+``scalper_recall`` (level null: the scalping rules pooled; level ``multi_store`` / ``repeat``: per rule),
+``scalper_cases`` and ``scalper_wall_s``.
+
 JSON in the shared format of DESIGN.md (bench ``members``).
 """
 
@@ -60,7 +65,32 @@ def measure(settings, as_of: dt.date | None, holdout_weeks: int, user: str, scal
     for name, value in score.params.as_dict().items():
         report.add("bgnbd", name, round(value, 4), "fit")
     add_pairing(report, settings, user, end - dt.timedelta(days=pairing_days), pairing_days)
+    if span:
+        add_scalpers(report, settings, user, span[0], end)
     return report
+
+
+def add_scalpers(report: BenchReport, settings, user: str, start: dt.date, end: dt.date) -> None:
+    """Precision and recall of the scalper rules against the planted cases (the oracle reads the truth)."""
+    import workbench as wb
+    from workbench.members.scalper_score import score_cases
+    from workbench.members.scalpers import scalper_cases
+
+    with wb.session(user, settings=settings, read_only=True, entry_point="cli") as s:
+        t0 = time.perf_counter()
+        cases = scalper_cases(s, start, end)
+        wall = time.perf_counter() - t0
+    with wb.session("u_oracle", settings=settings, read_only=True, entry_point="cli") as s:
+        truth = s.table("truth.irregularities").to_pandas()
+    score = score_cases(cases, truth, start, end).set_index("rule")
+    report.machine.update(scalper_start=str(start), scalper_end=str(end))
+    for rule, row in score.iterrows():
+        level = None if rule == "scalping" else rule
+        report.add("workbench", "scalper_precision", round(row["precision"], 4), level)
+        report.add("workbench", "scalper_recall", round(row["recall"], 4), level)
+        report.add("workbench", "scalper_cases", int(row["cases"]), level)
+    report.add("workbench", "scalper_planted", int(score.loc["scalping", "planted"]))
+    report.add("workbench", "scalper_wall_s", round(wall, 3))
 
 
 def add_pairing(report: BenchReport, settings, user: str, as_of: dt.date, holdout_days: int) -> None:
