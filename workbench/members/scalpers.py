@@ -197,8 +197,9 @@ def _case(key: dict, lines: pd.DataFrame) -> dict:
             "repeat": f"bought {int(lines['qty'].sum())} units of {codes} within {lines['sale_date'].nunique()} "
                       f"day(s)",
             "ineligible": f"bought {codes} without eligibility on {first}"}[key["rule"]]
-    return {"rule": key["rule"], "case_key": f"{key['rule']}/{key['buyer']}/{first}/{codes}",
-            "buyer": key["buyer"], "member_ids": ", ".join(str(m) for m in sorted(lines["member_id"].unique())),
+    members = ", ".join(str(m) for m in sorted(lines["member_id"].unique()))
+    return {"rule": key["rule"], "case_key": f"{key['rule']}/{members}/{first}/{codes}",
+            "buyer": key["buyer"], "member_ids": members,
             "event_date": first, "last_date": pd.Timestamp(lines["sale_date"].max()).date(),
             "city": lines["city"].iloc[0] if lines["city"].nunique() == 1 else None,
             "skc_code": codes, "stores": stores, "tickets": lines["ticket_id"].nunique(),
