@@ -94,6 +94,9 @@ def test_hero_items_over_time_rest_on_the_dashboards_definition(tiny_settings):
         october = hero_items(s, styles, (dt.date(2025, 10, 1), dt.date(2025, 10, 31))).attach
         with pytest.raises(MembersError, match="NOPE-1"):
             hero_tracking(s, ["NOPE-1"], "2025-10-01", "2025-12-31")
+        chosen = hero_tracking(s, None, "2025-10-01", "2025-12-31")
+    assert chosen.chosen_by in ("configuration", "top sellers") and set(chosen.attach["hero_style"]) <= set(chosen.styles)
+    assert h.chosen_by == "request" and len(chosen.styles) > 0
     assert set(h.attach["period"]) == {dt.date(2025, 10, 1), dt.date(2025, 11, 1), dt.date(2025, 12, 1)}
     assert set(h.attach["hero_style"]) <= set(styles) and not h.sales.empty
     mine = h.attach[h.attach["period"] == dt.date(2025, 10, 1)].drop(columns="period").reset_index(drop=True)

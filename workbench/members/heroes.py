@@ -31,6 +31,7 @@ __all__ = ["HeroTracking", "hero_tracking", "periods"]
 @dataclass(frozen=True)
 class HeroTracking:
     styles: tuple[str, ...]
+    chosen_by: str        # request | configuration | top sellers (the dashboard's words)
     sales: pd.DataFrame   # style_code, week, net_sales, units over the whole span
     attach: pd.DataFrame  # period (its first day), then ATTACH_COLUMNS: the top companions per hero per period
 
@@ -48,17 +49,19 @@ def periods(start: dt.date, end: dt.date, every: str) -> list[tuple[dt.date, dt.
     return list(zip(firsts, lasts))
 
 
-def hero_tracking(session: Any, styles: Sequence[str], start: Any, end: Any, every: str = "month",
+def hero_tracking(session: Any, styles: Sequence[str] | None, start: Any, end: Any, every: str = "month",
                   top: int = 5) -> HeroTracking:
-    """Weekly sales of ``styles`` over start..end and their ``top`` companion styles in each period."""
-    if not styles:
-        raise MembersError("give the pushed styles (主推款) as style codes, e.g. 24SS-TS0012")
+    """Weekly sales of ``styles`` over start..end and their ``top`` companion styles in each period.
+
+    No styles: the dashboard's choice (``dashboard.hero_styles``, else the span's top sellers), kept for every
+    period so the periods compare the same styles."""
     first, last = member_day(start), member_day(end)
     cut = periods(first, last, every)
     try:
-        whole = hero_items(session, list(styles), (first, last), top=top)
-        parts = [hero_items(session, list(styles), p, top=top).attach.assign(period=p[0]) for p in cut]
+        whole = hero_items(session, list(styles) if styles else None, (first, last), top=top)
+        chosen = list(whole.styles)
+        parts = [hero_items(session, chosen, p, top=top).attach.assign(period=p[0]) for p in cut] if chosen else []
     except DashboardError as err:
         raise MembersError(str(err)) from None
     attach = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["period", *ATTACH_COLUMNS])
-    return HeroTracking(whole.styles, whole.sales, attach[["period", *ATTACH_COLUMNS]])
+    return HeroTracking(whole.styles, whole.chosen_by, whole.sales, attach[["period", *ATTACH_COLUMNS]])
