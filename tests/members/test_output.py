@@ -85,3 +85,11 @@ def test_a_bad_frame_is_refused_before_anything_changes(written, tmp_path):
         assert {t: int(s.table(t).count().to_pandas()) for t in TABLES.values()} == first
     with wb.session("u_analyst", settings=mine) as s, pytest.raises(PermissionError):
         write_member_outputs(s, frames, AS_OF)  # analysts read; the scheduler writes
+
+
+def test_an_as_of_date_before_any_purchase_is_refused_with_the_span(tiny_settings):
+    from workbench.members.summary import MembersError
+
+    with wb.session("u_analyst", settings=tiny_settings) as s:
+        with pytest.raises(MembersError, match="before any member purchase you may read .* from 2025-01-01"):
+            member_outputs(s, "2024-06-30")

@@ -70,6 +70,8 @@ def test_a_product_list_restricts_the_queries_and_unknown_codes_are_named(tiny_s
                                       top[top["skc_code"].isin(codes)].reset_index(drop=True), check_dtype=False)
         with pytest.raises(MembersError, match="unknown SKC code.*NOPE-SKC-1"):
             pairing_suggestions(s, AS_OF, [codes[0], "NOPE-SKC-1"], settings=SETTINGS)
+        with pytest.raises(MembersError, match="the product list is empty"):
+            pairing_suggestions(s, AS_OF, [" "], settings=SETTINGS)
         with pytest.raises(MembersError, match="no tickets between"):
             pairing_suggestions(s, "2020-01-01", settings=SETTINGS)
 

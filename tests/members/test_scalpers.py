@@ -12,7 +12,8 @@ import pytest
 
 import workbench as wb
 from workbench.members.scalper_score import score_cases
-from workbench.members.scalpers import ScalperSettings, eligibility, load_scalper_settings, scalper_cases
+from workbench.members.scalpers import (CASE_COLUMNS, ScalperSettings, eligibility, load_scalper_settings,
+                                        scalper_cases)
 from workbench.members.summary import MembersError
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
@@ -125,3 +126,25 @@ def test_the_rules_find_the_planted_scalpers_on_demo(tmp_path_factory):
     assert score.loc["multi_store", "precision"] >= 0.95 and score.loc["multi_store", "recall"] >= 0.95
     assert score.loc["scalping", "precision"] >= 0.7 and score.loc["scalping", "recall"] >= 0.95
     assert 0.3 <= score.loc["repeat", "precision"] < 1
+
+
+def test_bad_input_gets_a_message_and_a_single_purchase_is_no_case(tiny_settings):
+    from workbench.members.scalpers import case_frame, case_lines, multi_store_groups, repeat_groups
+
+    with wb.session("u_analyst", settings=tiny_settings) as s:
+        with pytest.raises(MembersError, match="no tickets between 2020-01-01 and 2020-03-31"):
+            scalper_cases(s, "2020-01-01", "2020-03-31")
+        with pytest.raises(MembersError, match=r"ends \(2025-01-01\) before it starts"):
+            scalper_cases(s, "2025-02-01", "2025-01-01")
+        with pytest.raises(MembersError, match="YYYY-MM-DD"):
+            scalper_cases(s, "1/2/2025", "2025-03-01")
+    one = ibis.memtable(pd.DataFrame({
+        "ticket_id": [1], "sale_date": [dt.date(2025, 3, 1)], "sale_ts": [pd.Timestamp("2025-03-01 10:00")],
+        "store_id": [1], "store_code": ["S001"], "city": ["Shanghai"], "sku_id": [7], "skc_id": [3],
+        "member_id": [42], "qty": [1], "net_amount": [599.0], "skc_code": ["25SS-JK0001-BLK"], "buyer": ["42"]}))
+    groups = multi_store_groups(one, SETTINGS).union(repeat_groups(one, SETTINGS))
+    cases = case_frame(case_lines(one, groups).to_pandas())
+    assert cases.empty and list(cases.columns) == list(CASE_COLUMNS)
+    more = one.mutate(ticket_id=ibis.literal(2, type=one.ticket_id.type()), qty=ibis.literal(3, type=one.qty.type()))
+    two = repeat_groups(one.union(more), SETTINGS).to_pandas()
+    assert len(two) == 1 and two["rule"].iloc[0] == "repeat"  # 4 units of one limited SKC in a day: over the limit

@@ -41,6 +41,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from workbench.members.conf import settings_from
+from workbench.members.pairing import ticket_span
 from workbench.members.summary import MembersError, member_day
 
 __all__ = ["ScalperSettings", "load_scalper_settings", "limited_lines", "multi_store_groups", "repeat_groups",
@@ -215,6 +216,10 @@ def scalper_cases(session: Any, start: Any, end: Any, settings: ScalperSettings 
     if last < first:
         raise MembersError(f"the period ends ({last}) before it starts ({first})")
     sales, products = session.table("core.sales"), session.table("core.products")
+    lo, hi = ticket_span(sales)
+    if last < lo or first > hi:
+        raise MembersError(f"no tickets between {first} and {last} (the tickets run from {lo} to {hi}): "
+                           "choose a period that overlaps them")
     members = session.table("core.members")
     if settings.identity == "phone":
         _require_clear_phones(members)
