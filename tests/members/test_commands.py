@@ -54,7 +54,7 @@ def test_pairing_and_scalpers_from_the_shell(wb_tiny):
     score = wb_tiny("pairing", "--as-of", "2025-12-03", "--score", "28", "--format", "json")
     assert score.exit_code == 0, score.output
     rates = {r["method"]: r["hit_rate"] for r in json.loads(score.stdout)}
-    assert set(rates) == {"workbench", "popularity"} and rates["workbench"] > rates["popularity"]
+    assert set(rates) == {"workbench", "popularity", "store_best_sellers"} and rates["workbench"] > rates["popularity"]
     top = wb_tiny("pairing", "--as-of", "2025-12-31", "--skc", "25SS-JE0005-RED", "--format", "csv")
     assert top.exit_code == 0, top.output
     assert list(pd.read_csv(io.StringIO(top.output))["rank"]) == [1, 2, 3, 4, 5]

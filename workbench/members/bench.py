@@ -9,8 +9,9 @@ purchase days in the holdout (:func:`workbench.members.summary.score_holdout`). 
   marketer would use without a model.
 
 Outfit pairing (:mod:`workbench.members.pairing_eval`): suggestions made up to ``as_of − pairing_days`` and tested
-on the held-out tickets of the ``pairing_days`` after it. Methods ``workbench`` (co-purchase × tags) and
-``popularity`` (the training window's best sellers), metric ``pairing_hit_rate`` (share of held-out multi-SKC
+on the held-out tickets of the ``pairing_days`` after it. Methods ``workbench`` (co-purchase × tags),
+``popularity`` (the training window's best sellers) and ``store_best_sellers`` (the ticket's own store's best
+sellers: it knows the store, which a per-SKC list does not), metric ``pairing_hit_rate`` (share of held-out multi-SKC
 tickets with another SKC among the query's top-k); ``workbench`` also ``pairing_tickets``,
 ``pairing_co_purchase_share`` and ``pairing_wall_s``.
 
