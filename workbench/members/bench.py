@@ -39,7 +39,8 @@ __all__ = ["measure", "command"]
 
 def measure(settings, as_of: dt.date | None, holdout_weeks: int, user: str, scale: str | None,
             seed: int | None, pairing_days: int = 28) -> BenchReport:
-    """Score BG/NBD and the naive pace on the holdout; wall time of the whole score (summary, fit, predict)."""
+    """Score BG/NBD and the naive pace on the holdout (wall time of the whole score: summary, fit, predict), the
+    pairing hit rates on the ``pairing_days`` before the holdout end, and the scalper rules over all the data."""
     import workbench as wb
     from workbench.members.summary import chain_purchase_days, purchase_span, score_holdout
 
