@@ -30,6 +30,15 @@ def test_the_members_bench_scores_bgnbd_on_a_holdout(tiny_settings, tmp_path):
     assert error < _value(report, "naive_rate", "holdout_error_pct")
     assert _value(report, "bgnbd", "holdout_mae") < _value(report, "naive_rate", "holdout_mae")
     assert "holdout_error_pct" in result.output
+    # outfit pairing: suggestions up to Dec 3 tested on the 28 days after; the co-purchase beats the best sellers
+    assert report["machine"]["pairing_as_of"] == "2025-12-03" and report["machine"]["pairing_top_k"] == 5
+    ours, popular = _value(report, "workbench", "pairing_hit_rate"), _value(report, "popularity", "pairing_hit_rate")
+    assert 0 < popular < ours < 1 and _value(report, "workbench", "pairing_tickets") > 300
+    # scalpers over the whole year, scored by the oracle: the pooled rules find every planted case
+    assert report["machine"]["scalper_start"] == "2025-01-01" and _value(report, "workbench", "scalper_planted") == 7
+    assert _value(report, "workbench", "scalper_recall") == 1.0
+    assert _value(report, "workbench", "scalper_precision", "multi_store") == 1.0
+    assert 0 < _value(report, "workbench", "scalper_precision") < 1  # the purchase limit also catches fans
 
 
 def test_the_members_bench_explains_a_holdout_before_the_data(tiny_settings):

@@ -48,3 +48,20 @@ def test_bad_input_is_one_line_with_exit_code_2(wb_tiny):
     assert early.exit_code == 2 and "before any member purchase" in early.output
     other = wb_tiny("calls", "--as-of", "2025-12-31", "--user", "u_store_001", "--store", "S003")
     assert other.exit_code == 2 and "no call list for store 'S003'" in other.output
+
+
+def test_pairing_and_scalpers_from_the_shell(wb_tiny):
+    score = wb_tiny("pairing", "--as-of", "2025-12-03", "--score", "28", "--format", "json")
+    assert score.exit_code == 0, score.output
+    rates = {r["method"]: r["hit_rate"] for r in json.loads(score.stdout)}
+    assert set(rates) == {"workbench", "popularity", "store_best_sellers"} and rates["workbench"] > rates["popularity"]
+    top = wb_tiny("pairing", "--as-of", "2025-12-31", "--skc", "25SS-JE0005-RED", "--format", "csv")
+    assert top.exit_code == 0, top.output
+    assert list(pd.read_csv(io.StringIO(top.output))["rank"]) == [1, 2, 3, 4, 5]
+    cases = wb_tiny("scalpers", "--start", "2025-01-01", "--end", "2025-12-31", "--format", "csv")
+    assert cases.exit_code == 0, cases.output
+    assert {"multi_store", "repeat"} <= set(pd.read_csv(io.StringIO(cases.output))["rule"])
+    unknown = wb_tiny("pairing", "--as-of", "2025-12-31", "--skc", "25AW-XX9999-RED")
+    assert unknown.exit_code == 2 and "unknown SKC code(s) in the product list: 25AW-XX9999-RED" in unknown.output
+    late = wb_tiny("pairing", "--as-of", "2025-12-31", "--score", "28")
+    assert late.exit_code == 2 and "choose an as-of date on or before 2025-12-03" in late.output

@@ -1,4 +1,4 @@
-"""``wb members rfm | value | holdout | calls``: members and marketing from the shell.
+"""``wb members rfm | value | holdout | calls | pairing | scalpers``: members and marketing from the shell.
 
 Every command reads through the user's governed session (names and phones masked for all but admin).
 Expected failures (a date before any purchase, unknown SKC codes, a user without the tables) print one line
@@ -43,7 +43,7 @@ def _print(frame: pd.DataFrame, fmt: str, title: str) -> None:
 
 @click.group()
 def members() -> None:
-    """Members (会员): RFM segments, lifetime value, BG/NBD holdout, reactivation call lists.
+    """Members (会员): RFM segments, lifetime value, BG/NBD holdout, reactivation call lists, pairing, scalpers.
 
     \b
     Examples:
@@ -51,6 +51,8 @@ def members() -> None:
       wb members value --as-of 2025-12-31 --top 20
       wb members holdout --calibration-end 2025-09-30 --as-of 2025-12-31
       wb members calls --as-of 2025-12-31 --user u_store_001 --format csv > calls.csv
+      wb members pairing --as-of 2025-12-03 --score 28
+      wb members scalpers --start 2025-10-01 --end 2025-12-31
     """
 
 
@@ -149,3 +151,55 @@ def calls(as_of: str, user: str, store_code: str | None, products: str | None, a
         raise Refused(f"no call list for store {store_code!r} in your view: the stores are "
                       f"{', '.join(result.alerts['store_code'])}")
     _print(rows, fmt, f"Call list at {as_of} (stock as of {result.stock_as_of})")
+
+
+@members.command("pairing")
+@click.option("--as-of", "as_of", required=True, help="Last day of the tickets the pairs are counted on (YYYY-MM-DD).")
+@click.option("--user", "-u", default="u_analyst", show_default=True, help="Whose governed session reads.")
+@click.option("--skc", "skcs", default=None, help="Only these SKCs, comma-separated (e.g. 25AW-JK0003-BLK).")
+@click.option("--score", "holdout_days", type=click.IntRange(1, 365), default=None,
+              help="Instead: the hit rate of the suggestions made up to --as-of on the tickets of this many days "
+                   "after it, against the best sellers.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def pairing(as_of: str, user: str, skcs: str | None, holdout_days: int | None, fmt: str) -> None:
+    """Outfit pairing (搭配): the top suggestions per SKC from co-purchase and product tags, or their hit rate.
+
+    \b
+    Examples:
+      wb members pairing --as-of 2025-12-31 --skc 25AW-JK0003-BLK,25AW-TR0010-NAV
+      wb members pairing --as-of 2025-12-03 --score 28
+    """
+    from workbench.members.pairing import pairing_suggestions
+    from workbench.members.pairing_eval import score_pairing
+
+    with _session(user) as s:
+        if holdout_days is not None:
+            score = score_pairing(s, as_of, holdout_days)
+            rows = pd.DataFrame({"method": list(score.hit_rate), "hit_rate": list(score.hit_rate.values())})
+            click.echo(f"{score.tickets:,} held-out tickets {as_of} + {holdout_days} days; top {score.k}; "
+                       f"{score.lift_over_popularity:.2f}x the best sellers", err=True)
+            _print(rows, fmt, "Pairing hit rate on held-out tickets")
+            return
+        top = pairing_suggestions(s, as_of, skcs.split(",") if skcs is not None else None).to_pandas()
+    _print(top, fmt, f"Pairing suggestions at {as_of}")
+
+
+@members.command("scalpers")
+@click.option("--start", required=True, help="First day the rules look at (YYYY-MM-DD).")
+@click.option("--end", required=True, help="Last day (YYYY-MM-DD).")
+@click.option("--user", "-u", default="u_analyst", show_default=True, help="Whose governed session reads.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def scalpers(start: str, end: str, user: str, fmt: str) -> None:
+    """Scalper and abuse cases on limited releases (黄牛识别), with their evidence (rules: members.scalpers).
+
+    \b
+    Example:
+      wb members scalpers --start 2025-10-01 --end 2025-12-31 --format csv > cases.csv
+    """
+    from workbench.members.scalpers import scalper_cases
+
+    with _session(user) as s:
+        cases = scalper_cases(s, start, end)
+    _print(cases.drop(columns="buyer"), fmt, f"Scalper cases {start} .. {end}")

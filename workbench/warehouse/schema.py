@@ -421,6 +421,95 @@ MARTS = [
     ], key=("as_of", "store_id", "sku_id", "flagged_from")),
 ]
 
+# The members' outputs (会员营销, workbench.members.output): one set per as-of date (the scalper cases per
+# period), written by the members notebook through the door. Names and phones are stored as the writer's
+# session saw them (masked for every role but admin) and masked again on read for all but admin; the tables
+# keyed by member carry home_store_id, so a store manager reads the members of their stores only.
+_MEMBER_AS_OF = ("as_of", "date", "day the members' analyses were made at", False)
+_HOME = ("home_store_id", "int32", "the member's home store (core.members): the row policy's location")
+_RUN = ("run_id", "string", "run that wrote the rows (filled by the session)")
+MEMBER_OUTPUTS = [
+    _t("marts", "member_segments", "RFM scores and segments (RFM 客户分群) per member at an as-of date "
+       "(workbench.members.rfm; replaced per as_of).", [
+        _MEMBER_AS_OF, ("member_id", "int64", "member", False), _HOME,
+        ("last_purchase", "date", "last purchase day in the window"),
+        ("recency_days", "int64", "days since the last purchase"),
+        ("frequency", "int64", "purchase days in the window"),
+        ("monetary", "float64", "net spend in the window (CNY)"),
+        ("r_score", "int64", "recency score 1-5 (5: most recent)"),
+        ("f_score", "int64", "frequency score 1-5"),
+        ("m_score", "int64", "monetary score 1-5"),
+        ("fm_score", "int64", "mean of F and M, rounded half up"),
+        ("rfm", "string", "the three scores, e.g. 545"),
+        ("segment", "string", "named segment, e.g. Champions"),
+        ("segment_zh", "string", "the segment in Chinese, e.g. 重要价值客户"),
+        ("value_class", "string", "eight-way value class (重要价值客户 ... 一般挽留客户)"), _RUN,
+    ], key=("as_of", "member_id")),
+    _t("marts", "member_values", "Lifetime value (客户终身价值) per member at an as-of date: BG/NBD and "
+       "Gamma-Gamma (workbench.members.value; replaced per as_of).", [
+        _MEMBER_AS_OF, ("member_id", "int64", "member", False), _HOME,
+        ("frequency", "float64", "repeat purchase days"),
+        ("recency", "float64", "weeks from the first to the last purchase"),
+        ("T", "float64", "weeks from the first purchase to the as-of date"),
+        ("monetary", "float64", "mean spend of the repeat purchase days (CNY)"),
+        ("p_alive", "float64", "probability the member is still a customer (BG/NBD)"),
+        ("expected_purchases", "float64", "expected purchase days over the horizon"),
+        ("expected_spend", "float64", "expected spend per purchase (Gamma-Gamma, CNY)"),
+        ("clv", "float64", "discounted value over the horizon (CNY)"),
+        ("months", "int32", "the horizon in months"), _RUN,
+    ], key=("as_of", "member_id")),
+    _t("marts", "member_calls", "Reactivation call lists (老客激活) per home store at an as-of date: what the "
+       "store's staff may see (workbench.members.reactivation; replaced per as_of).", [
+        _MEMBER_AS_OF, ("home_store_id", "int32", "the store that calls (the member's home store)", False),
+        ("store_code", "string", "that store's code"),
+        ("rank", "int32", "1 = the most value at stake on the store's list", False),
+        ("member_id", "int64", "member", False),
+        ("member_name", "string", "name (personal data: masked for all but admin)"),
+        ("phone", "string", "mobile number (personal data: masked for all but admin)"),
+        ("segment", "string", "RFM segment"), ("segment_zh", "string", "the segment in Chinese"),
+        ("recency_days", "int64", "days since the last purchase"),
+        ("p_alive", "float64", "probability the member is still a customer"),
+        ("new_alert", "boolean", "sleeping now, not a week ago (沉睡会员预警)"),
+        ("reason", "string", "why the member is on the list"),
+        ("categories", "string", "favourite categories"), ("sizes", "string", "their sizes, e.g. M / 27"),
+        ("price_band", "string", "their price band"),
+        ("value", "float64", "spend in the tag window x P(alive) (CNY)"),
+        ("opening_zh", "string", "opening line (Chinese)"), ("opening_en", "string", "opening line (English)"),
+        ("products", "string", "in-stock suggestions in their size: code name (size, price); ..."), _RUN,
+    ], key=("as_of", "home_store_id", "member_id")),
+    _t("marts", "pairing_suggestions", "Outfit pairing suggestions (搭配推荐) per style-colour at an as-of date "
+       "(workbench.members.pairing; replaced per as_of).", [
+        _MEMBER_AS_OF, ("skc_id", "int32", "the style-colour asked about", False),
+        ("skc_code", "string", "its code"),
+        ("rank", "int32", "1 = the best suggestion", False),
+        ("suggested_skc_id", "int32", "the style-colour suggested with it", False),
+        ("suggested_code", "string", "its code"),
+        ("source", "string", "co-purchase | tags + best sellers (the filler)"),
+        ("score", "float64", "confidence x tag factor (filler: ticket share x tag factor)"),
+        ("together", "int64", "tickets with both in the window"),
+        ("support", "float64", "tickets with both / all tickets"),
+        ("confidence", "float64", "tickets with both / tickets with the asked SKC"),
+        ("lift", "float64", "confidence / the suggested SKC's share of tickets"),
+        ("window_start", "date", "first day of the tickets counted"), _RUN,
+    ], key=("as_of", "skc_id", "rank")),
+    _t("marts", "scalper_cases", "Scalper and abuse cases on limited releases (黄牛识别) with their evidence, one "
+       "set per period (workbench.members.scalpers; replaced per period_start + period_end).", [
+        ("period_start", "date", "first day the rules looked at", False),
+        ("period_end", "date", "last day the rules looked at", False),
+        ("rule", "string", "multi_store | repeat | ineligible (members.scalpers in workbench.yaml)", False),
+        ("case_key", "string", "the case within its rule: rule/members/first day/SKC", False),
+        ("member_ids", "string", "the member card(s) involved"),
+        ("event_date", "date", "first day of the case"), ("last_date", "date", "last day of the case"),
+        ("city", "string", "city, when the case lies in one"),
+        ("skc_code", "string", "the limited style-colour(s)"),
+        ("stores", "int64", "stores involved"), ("tickets", "int64", "tickets involved"),
+        ("units", "int64", "units bought"), ("amount", "float64", "amount paid (CNY)"),
+        ("ticket_ids", "string", "the tickets, comma-separated"),
+        ("evidence", "string", "what the tickets show: time, store, ticket, units, SKC, amount"), _RUN,
+    ], key=("period_start", "period_end", "rule", "case_key")),
+]
+MARTS += MEMBER_OUTPUTS
+
 # Decisions on the allocation plans (调拨审批), one log per plan table: `raw.<plan>_decisions` holds the
 # review app's approve / reject / edit of the rows of `marts.<plan>` (workbench.allocation.approvals).
 # Raw data is never edited: every decision is appended, a change of mind is a new row, and the latest
