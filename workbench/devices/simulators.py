@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import serial
 
+from workbench.devices.epc import epc_of_unit
 from workbench.devices.frames import (REAL_TIME_INVENTORY, FrameParser, frame, round_end_frame, tag_frame)
 from workbench.devices.line import LINE_ERRORS
 from workbench.devices.ptys import PtyPair
 
-__all__ = ["Noise", "ScaleSimulator", "RfidSimulator"]
+__all__ = ["Noise", "ScaleSimulator", "RfidSimulator", "shelf", "planted_discrepancies"]
 
 
 @dataclass
@@ -280,3 +281,28 @@ class RfidSimulator(_Simulator):
         if not due and self._rng.random() >= self.read_chance:
             return 0
         return 2 if self._rng.random() < 0.1 else 1
+
+
+def shelf(book: dict[int, int], missing: dict[int, int] | None = None, unexpected: dict[int, int] | None = None,
+          foreign: int = 0, first_serial: int = 1) -> list[str]:
+    """The EPCs physically in a store: the book stock (``sku_id`` → units) less ``missing`` plus ``unexpected``,
+    one SGTIN-96 per unit with its own serial, and ``foreign`` tags that are not the chain's (another header)."""
+    units = dict(book)
+    for sku, n in (missing or {}).items():
+        units[sku] = units.get(sku, 0) - n
+    for sku, n in (unexpected or {}).items():
+        units[sku] = units.get(sku, 0) + n
+    if any(n < 0 for n in units.values()):
+        raise ValueError("more units missing than the books hold")
+    serials = iter(range(first_serial, first_serial + sum(units.values())))
+    epcs = [epc_of_unit(sku, next(serials)) for sku, n in sorted(units.items()) for _ in range(n)]
+    return epcs + [f"E2801160{i:016X}" for i in range(foreign)]
+
+
+def planted_discrepancies(book: dict[int, int], seed: int = 0, count: int = 3) -> tuple[dict[int, int], dict[int, int]]:
+    """A few units missing from booked SKUs and a few unexpected ones (a simulated store's shrinkage and surplus)."""
+    rng = random.Random(seed)
+    booked = sorted(sku for sku, n in book.items() if n > 0)
+    missing = {sku: rng.randint(1, book[sku]) for sku in rng.sample(booked, min(count, len(booked)))}
+    unexpected = {sku: rng.randint(1, 3) for sku in rng.sample(booked, min(count, len(booked))) if sku not in missing}
+    return missing, unexpected
