@@ -46,7 +46,7 @@ def test_rounds_over_a_clean_line_find_every_tag():
 @needs_socat
 @pytest.mark.parametrize("noise, counter", [
     (Noise(garbage=0.3, seed=1), "skipped_bytes"),
-    (Noise(split=0.5, seed=2), None),
+    (Noise(split=0.2, seed=2), None),
     (Noise(bad_checksum=0.2, seed=3), "bad_checksums"),
 ], ids=["garbage", "split", "bad-checksum"])
 def test_noise_loses_no_good_read(noise, counter):

@@ -42,8 +42,8 @@ class SerialLine:
         self._failed = False
 
     def open(self) -> None:
-        """Open the port, waiting up to ``reconnect_s`` for it to appear; raises PortMissing."""
-        deadline = time.monotonic() + self.reconnect_s
+        """Open the port; after a failure wait up to ``reconnect_s`` for it to come back. Raises PortMissing."""
+        deadline = time.monotonic() + (self.reconnect_s if self._failed else 0.0)
         while True:
             try:
                 self._serial = serial.Serial(self.port, self.baudrate, timeout=self.read_timeout_s)
