@@ -29,7 +29,18 @@ def test_a_tag_frame_decodes_to_antenna_rssi_pc_and_epc():
 def test_the_round_end_and_an_error_are_told_apart_by_length():
     [end, err] = FrameParser().feed(round_end_frame(2, read_rate=310, total_reads=1234) + frame(0x89, b"\x22"))
     assert decode_inventory(end) == RoundEnd(antenna=2, read_rate=310, total_reads=1234)
-    assert decode_inventory(err) == ReaderError(0x22) and decode_inventory(err).text == "no tag in the field"
+    assert decode_inventory(err) == ReaderError(0x22) and decode_inventory(err).text == "antenna missing"
+
+
+def test_reply_frames_as_a_reader_sends_them():
+    # a round end (antenna 1, 20 reads/s, 13 reads) and a tag read on antenna 1, frequency point 3, RSSI byte 0x52
+    end = bytes.fromhex("A0 0A 01 89 00 0014 0000000D AB")
+    tag = bytes.fromhex("A0 13 01 89 0C 3000 E20000152402021915207F39 52 10")
+    assert round_end_frame(1, read_rate=20, total_reads=13) == end
+    [e, t] = FrameParser(accept=is_inventory_reply).feed(end + tag)
+    assert decode_inventory(e) == RoundEnd(antenna=1, read_rate=20, total_reads=13)
+    assert decode_inventory(t) == TagRead(antenna=1, rssi_dbm=0x52 - 129, pc=0x3000, epc="E20000152402021915207F39",
+                                          frequency=3)
 
 
 def test_split_anywhere_every_frame_comes_out_once():

@@ -22,8 +22,9 @@ __all__ = ["HEAD", "REAL_TIME_INVENTORY", "Frame", "TagRead", "RoundEnd", "Reade
 HEAD = 0xA0
 REAL_TIME_INVENTORY = 0x89
 MAX_LEN = 0x40  # the longest frame of the family (a 496-bit EPC fits); a larger len byte is garbage
-ERROR_CODES = {0x22: "no tag in the field", 0x31: "antenna missing", 0x36: "tag inventory error",
-               0x40: "parameter invalid"}
+# the family's error codes the inventory may answer with (its serial protocol manual's table)
+ERROR_CODES = {0x11: "command failed", 0x22: "antenna missing", 0x31: "tag inventory error",
+               0x36: "no tag to operate on", 0x41: "parameter invalid"}
 
 
 def checksum(data: bytes) -> int:
@@ -66,7 +67,7 @@ class RoundEnd:
 
 @dataclass(frozen=True)
 class ReaderError:
-    """The reader refused or failed the command (e.g. 0x22: no tag in the field)."""
+    """The reader refused or failed the command (e.g. 0x22: an antenna is not connected)."""
 
     code: int
 
@@ -98,7 +99,7 @@ def decode_inventory(f: Frame) -> TagRead | RoundEnd | ReaderError:
         raise ValueError(f"an inventory frame of {len(d)} data bytes is neither a tag nor a round end")
     pc = int.from_bytes(d[1:3], "big")
     epc = d[3:-1]
-    # The RSSI table of the family runs 1 dB a step: 0x62 (98) is -31 dBm.
+    # The family's RSSI table runs one dB a step: 98 (0x62) is -31 dBm.
     return TagRead(antenna=(d[0] & 0x03) + 1, rssi_dbm=d[-1] - 129, pc=pc, epc=epc.hex().upper(),
                    frequency=d[0] >> 2)
 

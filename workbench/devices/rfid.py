@@ -17,7 +17,7 @@ from workbench.devices.line import DeviceNotAnswering, LineDropped, SerialLine
 
 __all__ = ["InventoryRound", "RfidReader"]
 
-NO_TAG = 0x22  # the reader's "no tag in the field": an empty round, not a failure
+NO_TAG = 0x36  # "no tag to operate on": an empty round, not a failure
 
 
 @dataclass

@@ -257,12 +257,12 @@ class RfidSimulator(_Simulator):
             if f.cmd == REAL_TIME_INVENTORY:
                 self._round(f.addr)
             else:
-                self.send(frame(f.cmd, bytes([0x40]), f.addr))  # parameter invalid: only inventory is simulated
+                self.send(frame(f.cmd, bytes([0x41]), f.addr))  # parameter invalid: only inventory is simulated
 
     def _round(self, addr: int) -> None:
         self.rounds += 1
         if not self.epcs:
-            self.send(frame(REAL_TIME_INVENTORY, bytes([0x22]), addr))  # no tag in the field
+            self.send(frame(REAL_TIME_INVENTORY, bytes([0x36]), addr))  # no tag to operate on
             return
         reads, line = 0, self.disconnects
         for i, epc in enumerate(self.epcs):
