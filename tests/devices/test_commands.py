@@ -51,6 +51,10 @@ def test_a_parcel_check_is_read_and_written_as_the_device_user(warehouse):
         rows = s.sql("select * from raw.scale_readings order by reading_no").to_pandas()
     assert rows["weight"].tolist() == [1262.0, 1262.0] and rows["within_tolerance"].all()
     assert set(rows["scale_serial"]) == {"B523108876"} and set(rows["reference"]) == {"TR-0001"}
+    with wb.session("u_auditor", settings=warehouse) as s:
+        log = s.table("audit_log").to_pandas()
+    write = log[(log["action"] == "write") & (log["run_id"] == rows["session_id"][0])]
+    assert write[["user", "entry_point", "status", "rows"]].values.tolist() == [["u_device_s001", "device", "ok", 2]]
 
 
 @pytest.mark.parametrize("args, fragment", [

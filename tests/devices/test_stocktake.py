@@ -1,5 +1,5 @@
-"""The stocktake's pure steps on hand-made reads, and a stocktake of S001 on the tiny chain end to end: the
-simulated reader over a real pty, the book stock read as the store's device user, the readings and the
+"""The stocktake's and the weight check's pure steps on hand-made data, and a stocktake of S001 on the tiny
+chain end to end: the simulated reader over a real pty, the book stock read as the store's device user, the readings and the
 variance written through the door and audited, a wrong store refused."""
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from workbench.devices.epc import epc_of_unit
 from workbench.devices.frames import TagRead
 from workbench.devices.line import SerialLine
 from workbench.devices.rfid import InventoryRound, RfidReader
+from workbench.devices.scale import Weight
 from workbench.devices.simulators import Noise, RfidSimulator, shelf
 from workbench.devices.stocktake import (book_stock, count_per_sku, identify, store_of, take_stock, tally_reads,
                                          variance, write_stocktake)
+from workbench.devices.weighing import check_weight, reading_row
 
 COUNT_DATE = dt.date(2025, 12, 31)
 
@@ -50,6 +52,15 @@ def test_variance_per_sku_found_missing_unexpected():
     assert v[["book_qty", "counted_qty", "found", "missing", "unexpected", "status"]].values.tolist() == [
         [4, 4, 4, 0, 0, "match"], [2, 3, 2, 0, 1, "unexpected"], [1, 0, 0, 1, 0, "missing"],
         [0, 2, 0, 0, 2, "unexpected"]]
+
+
+def test_a_parcel_is_within_tolerance_or_not():
+    assert check_weight(1262.0, 1250.0, 20.0) is True and check_weight(1275.0, 1250.0, 20.0) is False
+    assert check_weight(980.0, None, None) is None
+    row = reading_row(1, Weight(1262.0, "g", True), "parcel_check", "TR-0001", 1250.0, 20.0)
+    assert (row["weight"], row["unit"], row["within_tolerance"]) == (1262.0, "g", True)
+    with pytest.raises(ValueError, match="purpose must be one of parcel_check"):
+        reading_row(1, Weight(1.0, "g", True), "gift_wrap")
 
 
 @pytest.fixture
