@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("workbench.bench.commands:bench", "Run a benchmark; print a table and write JSON."),
     "mlflow": ("workbench.tracking.commands:mlflow_group", "Start, stop and inspect the local MLflow tracking server."),
     "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),
+    "devices": ("workbench.devices.commands:devices", "Shop-floor devices: scale readings, RFID stocktakes, simulated devices on a pty."),
     "members": ("workbench.members.commands:members", "Members: RFM segments, lifetime value, BG/NBD holdout, reactivation call lists."),
     "forecast": ("workbench.forecasting.commands:forecast", "Train, score (write marts.forecast) and show the demand forecast."),
     "pipelines": ("workbench.pipelines.commands:pipelines", "List, show and validate the scheduled pipelines (pipelines/*.yaml)."),

@@ -535,6 +535,61 @@ DECISION_LOGS = [
     for plan, what in (("transfer_plan", "store-to-store transfers (调拨)"),
                        ("replenishment_plan", "DC replenishment (补货)"))]
 
+# Shop-floor devices (workbench.devices): written by a store's `device` user through the door, one set per
+# stocktake or weighing session (the `session_id` column, the session's run id), replaced whole when a session
+# is written again, so a retried write never double-counts. Location columns keep the row policies working.
+DEVICE_LOGS = [
+    _t("raw", "rfid_reads", "RFID tags read in a stocktake (RFID盘点读数): one row per EPC per stocktake, its reads "
+       "over the rounds deduplicated (workbench.devices.stocktake; replaced per session_id).", [
+        ("session_id", "string", "the stocktake (the device session's run id)", False),
+        ("count_date", "date", "day counted", False),
+        ("store_id", "int32", "location counted", False),
+        ("epc", "string", "the tag's EPC, 24 hex digits for an SGTIN-96", False),
+        ("gtin", "string", "GTIN-14 decoded from an SGTIN-96; null for another kind of EPC"),
+        ("serial", "int64", "the unit's serial number in the SGTIN"),
+        ("sku_id", "int32", "item the GTIN stands for (workbench.devices.epc); null when not the chain's"),
+        ("reads", "int32", "times the tag was read over the rounds", False),
+        ("first_round", "int16", "round it was first read in"),
+        ("last_round", "int16", "round it was last read in"),
+        ("antenna", "int8", "antenna of its strongest read (1-4)"),
+        ("rssi_dbm", "int16", "its strongest signal (dBm)"),
+        ("reader_port", "string", "serial port of the reader"),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("session_id", "epc")),
+    _t("raw", "rfid_stocktake", "An RFID stocktake's result (盘点差异): counted units per SKU against the book stock "
+       "of the latest inventory snapshot: found, missing, unexpected (workbench.devices.stocktake; replaced per "
+       "session_id).", [
+        ("session_id", "string", "the stocktake (the device session's run id)", False),
+        ("count_date", "date", "day counted", False),
+        ("store_id", "int32", "location counted", False),
+        ("sku_id", "int32", "item", False),
+        ("book_date", "date", "inventory snapshot the book stock comes from"),
+        ("book_qty", "int32", "units on hand in the books (quality A and B)", False),
+        ("counted_qty", "int32", "distinct tags of the SKU read", False),
+        ("found", "int32", "units both in the books and counted: min(book, counted)", False),
+        ("missing", "int32", "units in the books not found (book - counted when positive)", False),
+        ("unexpected", "int32", "units found the books do not hold (counted - book when positive)", False),
+        ("status", "string", "match | missing | unexpected", False),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("session_id", "sku_id")),
+    _t("raw", "scale_readings", "Scale readings (电子秤称重): a parcel's weight check or weighed goods, with the "
+       "expected weight and tolerance when there is one (workbench.devices.weighing; replaced per session_id).", [
+        ("session_id", "string", "the weighing session (the device session's run id)", False),
+        ("reading_no", "int32", "reading within the session, from 1", False),
+        ("read_at", "timestamp", "when (UTC)", False),
+        ("store_id", "int32", "location of the scale", False),
+        ("purpose", "string", "parcel_check | weighed_goods | other", False),
+        ("reference", "string", "what was weighed: a parcel, transfer or SKU code"),
+        ("weight", "float64", "net weight read (stable)", False),
+        ("unit", "string", "unit the scale reported, e.g. g", False),
+        ("expected_weight", "float64", "weight it should have, if known"),
+        ("tolerance", "float64", "allowed difference, same unit"),
+        ("within_tolerance", "boolean", "null when there is no expected weight"),
+        ("scale_serial", "string", "the scale's serial number (MT-SICS I4)"),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("session_id", "reading_no")),
+]
+
 # Rollups (pre-aggregations, 预聚合) the metrics layer answers dashboards from
 # (workbench.metrics.preagg declares them; the daily pipeline rebuilds them, replacing each whole).
 # Every rollup keeps the location (store_id), so row policies filter it like the facts; the sales
@@ -640,7 +695,7 @@ OPS = [
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
 OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
 OPERATIONS: dict[str, TableSpec] = {t.qualified: t for t in OPS}
-LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS}  # append-only raw logs the workbench writes
+LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS + DEVICE_LOGS}  # raw logs the workbench writes
 
 
 def spec(name: str) -> TableSpec:

@@ -1,0 +1,239 @@
+"""``wb devices``: the shop-floor gateway from the shell (scales, RFID stocktakes, simulators).
+
+Readings are written through the governed door as a ``device`` user (``u_device_s001`` for S001).
+Expected failures (no such port, a device not answering, a store outside the user's scope) print one
+line saying what to do next and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from typing import Callable
+
+import click
+
+from workbench.cli_output import Refused, print_rows
+
+FORMATS = click.Choice(["table", "csv", "json"])
+DEVICE_USER = "u_device_s001"
+
+
+def _clean_errors(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from workbench.devices.ptys import SocatMissing
+        from workbench.devices.scale import ScaleError
+        from workbench.warehouse.engines import WarehouseMissing
+
+        try:
+            return func(*args, **kwargs)
+        except (ConnectionError, TimeoutError, ScaleError, SocatMissing, PermissionError, LookupError, ValueError,
+                WarehouseMissing) as err:
+            raise Refused(str(err).strip() or type(err).__name__) from None
+
+    return wrapper
+
+
+def _session(user: str, read_only: bool = False):
+    import workbench as wb
+
+    return wb.session(user, entry_point="device", read_only=read_only)
+
+
+def _line(port: str, baud: int):
+    from workbench.devices.line import SerialLine
+
+    return SerialLine(port, baudrate=baud)
+
+
+def _default_store(user: str) -> str:
+    from workbench.governance.policies import load_access
+    from workbench.config import load_settings
+
+    stores = load_access(load_settings().access_file).user(user).attributes.get("stores") or []
+    if len(stores) != 1:
+        raise Refused(f"{user} has no single store ({stores or 'none'}): say which with --store")
+    return str(stores[0])
+
+
+@click.group()
+def devices() -> None:
+    """Shop-floor devices: scales (电子秤) and RFID stocktakes (RFID盘点) on serial ports.
+
+    \b
+    Examples:
+      wb devices simulate rfid --store S001         # prints the port of a simulated reader
+      wb devices rfid stocktake --port /tmp/wb-pty-xxxx/host --store S001 --rounds 4
+      wb devices scale read --port /dev/ttyUSB0 --purpose parcel_check --reference TR1234 --expected 1250 --tolerance 20
+    """
+
+
+@devices.group()
+def scale() -> None:
+    """An MT-SICS scale (Mettler-Toledo and compatibles).
+
+    \b
+    Example:
+      wb devices scale read --port /dev/ttyUSB0 --count 3 --purpose weighed_goods --reference 24SS-TS0012-BLK-M
+    """
+
+
+@scale.command("read")
+@click.option("--port", required=True, help="Serial port of the scale, e.g. /dev/ttyUSB0.")
+@click.option("--baud", type=int, default=9600, show_default=True, help="The scale's baud rate (8N1).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.05), default=1.0, show_default=True,
+              help="Seconds to wait for each reply (3 tries).")
+@click.option("--count", type=click.IntRange(1), default=1, show_default=True, help="Stable readings to take.")
+@click.option("--purpose", type=click.Choice(["parcel_check", "weighed_goods", "other"]), default="other",
+              show_default=True)
+@click.option("--reference", default=None, help="What is weighed: a parcel, transfer or SKU code.")
+@click.option("--expected", type=float, default=None, help="Expected weight, in the scale's unit.")
+@click.option("--tolerance", type=float, default=None, help="Allowed difference from --expected.")
+@click.option("--user", "-u", default=DEVICE_USER, show_default=True, help="The device user who writes.")
+@click.option("--store", "store_code", default=None, help="Store of the scale (default: the user's store).")
+@click.option("--no-write", is_flag=True, help="Only print the readings.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def scale_read(port: str, baud: int, timeout_s: float, count: int, purpose: str, reference: str | None, expected: float | None,
+               tolerance: float | None, user: str, store_code: str | None, no_write: bool, fmt: str) -> None:
+    """Read stable weights and write them to raw.scale_readings as the store's device user.
+
+    \b
+    Example:
+      wb devices scale read --port /dev/ttyUSB0 --purpose parcel_check --reference TR1234 --expected 1250 --tolerance 20
+    """
+    from workbench.devices.scale import Scale
+    from workbench.devices.weighing import weigh, write_readings
+
+    with _line(port, baud) as line:
+        s = Scale(line, timeout_s=timeout_s)
+        serial_number = s.serial_number()
+        rows = [weigh(s, i + 1, purpose=purpose, reference=reference, expected=expected, tolerance=tolerance)
+                for i in range(count)]
+    print_rows(rows, ["reading_no", "weight", "unit", "expected_weight", "within_tolerance"], fmt,
+               title=f"Scale {serial_number} on {port}")
+    if not no_write:
+        with _session(user) as session:
+            n = write_readings(session, store_code or _default_store(user), rows, serial_number)
+            click.echo(f"{n} reading(s) written to raw.scale_readings (session {session.run_id})", err=True)
+
+
+@devices.group()
+def rfid() -> None:
+    """An RFID reader with the R2000-family serial protocol.
+
+    \b
+    Example:
+      wb devices rfid stocktake --port /dev/ttyUSB0 --store S001 --rounds 6
+    """
+
+
+@rfid.command("stocktake")
+@click.option("--port", required=True, help="Serial port of the reader, e.g. /dev/ttyUSB0.")
+@click.option("--store", "store_code", required=True, help="Store counted, e.g. S001 (in the user's scope).")
+@click.option("--rounds", type=click.IntRange(1), default=4, show_default=True, help="Inventory rounds to run.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="The reader's baud rate (8N1).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.05), default=2.0, show_default=True,
+              help="Seconds a round may take (3 tries).")
+@click.option("--date", "count_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Count day (default today); the book stock is the latest snapshot on or before it.")
+@click.option("--user", "-u", default=DEVICE_USER, show_default=True, help="The device user who writes.")
+@click.option("--all", "show_all", is_flag=True, help="Show matching SKUs too, not only the differences.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def rfid_stocktake(port: str, store_code: str, rounds: int, baud: int, timeout_s: float, count_date: dt.datetime | None, user: str,
+                   show_all: bool, fmt: str) -> None:
+    """Count a store by RFID, compare with its book stock, write raw.rfid_reads and raw.rfid_stocktake.
+
+    \b
+    Example:
+      wb devices rfid stocktake --port /dev/ttyUSB0 --store S001 --rounds 6 --date 2025-12-31
+    """
+    from workbench.devices.rfid import RfidReader
+    from workbench.devices.stocktake import store_of, take_stock, write_stocktake
+
+    day = count_date.date() if count_date else dt.date.today()
+    with _session(user, read_only=True) as session:
+        store_of(session, store_code)  # refuse a store outside the user's scope before counting
+    with _line(port, baud) as line:  # no session meanwhile: a count takes minutes, the warehouse is not held
+        done = list(RfidReader(line, round_timeout_s=timeout_s).inventory(rounds))
+    with _session(user) as session:
+        st = take_stock(session, done, store_code, day, reader_port=port)
+        write_stocktake(session, st)
+    rows = st.result if show_all else st.result[st.result["status"] != "match"]
+    print_rows(rows.to_dict("records"), ["sku_id", "book_qty", "counted_qty", "found", "missing", "unexpected",
+                                         "status"], fmt, title=f"Stocktake of {store_code} on {day}")
+    click.echo(st.summary(), err=True)
+
+
+@devices.command("simulate")
+@click.argument("kind", type=click.Choice(["scale", "rfid"]))
+@click.option("--store", "store_code", default=None, help="rfid: the store whose book stock is on the shelf.")
+@click.option("--user", "-u", default=DEVICE_USER, show_default=True, help="rfid: who reads the book stock.")
+@click.option("--date", "count_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="rfid: the book stock of the latest snapshot on or before this day (default today).")
+@click.option("--discrepancies", type=click.IntRange(0), default=3, show_default=True,
+              help="rfid: SKUs with units missing, and as many with units unexpected.")
+@click.option("--load", type=float, default=1250.0, show_default=True, help="scale: grams on the pan.")
+@click.option("--noise", default="", help="e.g. garbage=0.1,split=0.1,bad_checksum=0.05,unstable=2,"
+                                          "disconnect_after=100")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seconds", type=float, default=None, help="Stop after this long (default: until Ctrl-C).")
+@_clean_errors
+def simulate(kind: str, store_code: str | None, user: str, count_date: dt.datetime | None, discrepancies: int,
+             load: float, noise: str, seed: int, seconds: float | None) -> None:
+    """Start socat and a simulated scale or reader on a real pty pair; print the port for the other commands.
+
+    \b
+    Examples:
+      wb devices simulate scale --load 830 --noise unstable=3
+      wb devices simulate rfid --store S001 --date 2025-12-31 --noise garbage=0.05,bad_checksum=0.05
+    """
+    from workbench.devices.simulators import RfidSimulator, ScaleSimulator
+
+    parsed = _noise(noise, seed)
+    if kind == "scale":
+        sim = ScaleSimulator(load_g=load, noise=parsed)
+    else:
+        sim = RfidSimulator(_store_shelf(user, store_code, count_date, discrepancies, seed), noise=parsed)
+    with sim:
+        click.echo(sim.port)
+        click.echo(f"simulated {kind} on {sim.port} ({', '.join(sim.pair.pts)}); Ctrl-C stops it", err=True)
+        try:
+            sim.wait_stopped(seconds)
+        except KeyboardInterrupt:
+            pass
+
+
+def _noise(text: str, seed: int):
+    from dataclasses import fields
+
+    from workbench.devices.simulators import Noise
+
+    kinds = {f.name: f.type for f in fields(Noise)}
+    values = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = item.partition("=")
+        if key not in kinds or key == "seed":
+            raise Refused(f"unknown noise {key!r}: use {', '.join(k for k in kinds if k != 'seed')}")
+        values[key] = float(value) if key in ("garbage", "split", "bad_checksum") else int(value)
+    return Noise(seed=seed, **values)
+
+
+def _store_shelf(user: str, store_code: str | None, count_date: dt.datetime | None, discrepancies: int,
+                 seed: int) -> list[str]:
+    """The simulated store's tags: its book stock with a few planted discrepancies (session closed after)."""
+    from workbench.devices.simulators import planted_discrepancies, shelf
+    from workbench.devices.stocktake import book_stock, store_of
+
+    store_code = store_code or _default_store(user)
+    day = count_date.date() if count_date else dt.date.today()
+    with _session(user, read_only=True) as session:
+        _, book = book_stock(session, store_of(session, store_code), day)
+    booked = dict(zip(book["sku_id"].astype(int), book["book_qty"].astype(int)))
+    missing, unexpected = planted_discrepancies(booked, seed, discrepancies)
+    click.echo(f"{store_code}: {sum(booked.values())} units in the books", err=True)
+    click.echo("planted: " + json.dumps({"missing": missing, "unexpected": unexpected}), err=True)
+    return shelf(booked, missing, unexpected)
