@@ -90,3 +90,31 @@ def test_a_region_manager_changes_the_dimension_and_a_filter(served_apps, page):
     drawn = _chart_totals(page, "net_sales", "store_code", ["S006"])
     assert drawn == pytest.approx({"S006": expected["S006"]}, abs=0.5)
     screenshot(page, "operations-region-filtered")
+
+
+def _wait_for_log(path, text: str, timeout_s: float = 120) -> str:
+    """Until the server's log holds ``text``; the log's text then."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        log = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        if text in log:
+            return log
+        time.sleep(0.1)  # polling a file the server writes: the event, not a guess at timing
+    raise AssertionError(f"{text!r} not in {path} within {timeout_s} s")
+
+
+def test_the_server_warms_up_what_is_one_click_away(served_apps, page):
+    from pathlib import Path
+
+    log_path = Path(served_apps.env["WB_APPS_DIR"]) / "panel.log"
+    log_in(page, served_apps.url, "u_hq", app="operations")
+    page.locator(".tabulator-row").first.wait_for()
+    log = _wait_for_log(log_path, "dashboard warm-up done for u_hq")
+    compiled = [int(line.rsplit(": ", 1)[1].split()[0]) for line in log.splitlines()
+                if "dashboard warm-up done for u_hq" in line]
+    assert compiled and compiled[0] > 5
+    # the page still answers clicks as before: one click away, the table follows the dimension
+    page.locator("select").filter(has_text="Channel 渠道").select_option(label="Channel 渠道")
+    page.locator(".tabulator-row:visible", has_text="online").first.wait_for()

@@ -153,6 +153,7 @@ class OperationsDashboard:
         self._busy = False
         self._warm_queue: Iterator[dict[str, Any]] | None = None  # requests one click away, not yet compiled
         self._warming = False  # a chain of warm-up ticks is scheduled on the server
+        self._warmed = 0  # shapes the current chain compiled
         self._widgets()
         self._outputs()
         self.refresh()
@@ -304,9 +305,13 @@ class OperationsDashboard:
         except Exception as err:  # the page works without it: a closed session, a dropped connection
             log.debug("warm-up stopped: %s", err)
             more = False
+        self._warmed += more
         self._warming = more
         if more:
             doc.add_next_tick_callback(partial(self._warm_tick, doc))
+        else:
+            log.info("dashboard warm-up done for %s: %d shapes compiled", self.session.user.name, self._warmed)
+            self._warmed = 0
 
     def _fail(self, text: str, kind: str) -> None:
         self.error = text
