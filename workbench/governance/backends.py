@@ -143,7 +143,8 @@ class DuckDBOps(EngineOps):
             sql, count = pattern.subn(f"${name}", sql)
             if count == 0:
                 return None
-        return None if re.search(rf"\b1111\b|{token}", sql) else sql
+        # a stand-in written some other way (a date string, a cast) would be left over: refuse to guess
+        return None if re.search(rf"MAKE_DATE\(\s*1111\b|\b1111-\d\d-\d\d|{token}", sql) else sql
 
     def run_bound(self, backend, sql, values, schema):
         """``sql`` with its ``$name`` parameters bound, as a pandas frame typed as ibis types it."""
