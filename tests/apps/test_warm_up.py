@@ -3,7 +3,7 @@
 On the tiny chain, through the operations page's widgets. A click after the
 warm-up must compile no new shape (``prepared.known_shapes`` unchanged) and
 still show the values of a plain ``compute``; on the server the warm-up runs
-one compile per tick of the event loop until nothing is left.
+one compile per callback of the event loop until nothing is left.
 """
 
 from __future__ import annotations
@@ -60,16 +60,17 @@ def test_after_the_warm_up_a_click_compiles_nothing_and_shows_the_right_values(s
 
 
 class Doc:
-    """The session's Bokeh document as the page sees it: next-tick callbacks are collected, run by the test."""
+    """The session's Bokeh document as the page sees it: timeout callbacks are collected, run by the test."""
 
     def __init__(self):
         self.ticks = []
 
-    def add_next_tick_callback(self, callback):
+    def add_timeout_callback(self, callback, timeout_ms):
+        assert timeout_ms > 0  # a gap for other events between two compiles
         self.ticks.append(callback)
 
 
-def test_on_the_server_the_warm_up_runs_a_compile_per_tick_until_done(session, monkeypatch):
+def test_on_the_server_the_warm_up_runs_one_compile_per_callback_until_done(session, monkeypatch):
     doc = Doc()
     monkeypatch.setattr(operations, "server_doc", lambda: doc)
     dash = operations.OperationsDashboard(session)

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 TOTAL = ""  # the dimension Select's value for "no dimension: the total"
 CUSTOM = "custom"
 TABS = ("overview", "top_and_slow", "availability", "heroes")
+WARM_UP_GAP_MS = 20  # between two warm-up compiles: room for the events of every session on the server
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -293,11 +294,12 @@ class OperationsDashboard:
         return count
 
     def _schedule_warm_up(self) -> None:
-        # On the server, one compile per tick of the event loop, so that a click waits for one at most.
+        # On the server, one compile per callback, with a gap before the next: every session shares the
+        # event loop, and a click (this user's or another's) then waits for one compile at most.
         doc = server_doc()
         if self.settings.warm_up and not self._warming and doc is not None:
             self._warming = True
-            doc.add_next_tick_callback(partial(self._warm_tick, doc))
+            doc.add_timeout_callback(partial(self._warm_tick, doc), WARM_UP_GAP_MS)
 
     def _warm_tick(self, doc: Any) -> None:
         try:
@@ -308,7 +310,7 @@ class OperationsDashboard:
         self._warmed += more
         self._warming = more
         if more:
-            doc.add_next_tick_callback(partial(self._warm_tick, doc))
+            doc.add_timeout_callback(partial(self._warm_tick, doc), WARM_UP_GAP_MS)
         else:
             log.info("dashboard warm-up done for %s: %d shapes compiled", self.session.user.name, self._warmed)
             self._warmed = 0
