@@ -48,8 +48,11 @@ def test_the_notebook_runs_on_the_tiny_chain(tiny_settings, tmp_path, monkeypatc
 
     holdout = shown("score = score_holdout(session, calibration_end, as_of)")
     assert "error_pct" in holdout and "log_likelihood" in holdout
-    assert "Champions" in shown("segment_counts(member_rfm(session, as_of)).to_pandas()")
-    assert "重要价值客户" in shown("segment_counts(member_rfm(session, as_of)).to_pandas()")
+    segments = shown("segments = segment_counts(member_rfm(session, as_of)).to_pandas()")
+    assert "Champions" in segments and "重要价值客户" in segments
+    for chart in ("segments_chart(segments)", "holdout_chart(score.by_frequency())  # mean holdout purchases by "
+                  "calibration frequency (the paper's figure 4)"):
+        assert ":Bars" in shown(chart), chart  # a HoloViews bar chart, drawn
     alerts = shown('store_session = wb.session(store_user, run_id=run_id, entry_point="pipeline" if run_id else "python")')
     assert "S001" in alerts and "new_alerts" in alerts
     assert "****" in shown("calls.calls.head(10)")  # the store's call list: phones masked
