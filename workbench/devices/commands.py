@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from pathlib import Path
 from typing import Callable
 
 import click
@@ -166,6 +167,51 @@ def rfid_stocktake(port: str, store_code: str, rounds: int, baud: int, timeout_s
     print_rows(rows.to_dict("records"), ["sku_id", "book_qty", "counted_qty", "found", "missing", "unexpected",
                                          "status"], fmt, title=f"Stocktake of {store_code} on {day}")
     click.echo(st.summary(), err=True)
+
+
+@devices.command("run")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Settings file with the devices: section (default: WB_CONFIG, else workbench/conf/workbench.yaml).")
+@click.option("--rounds", type=click.IntRange(1), default=None,
+              help="Inventory rounds per session; then its stocktake is written and the session ends "
+                   "(default: run until stopped; a restart resumes the session).")
+@click.option("--seconds", type=click.FloatRange(0), default=None, help="Stop after this long (the session stays open).")
+@click.option("--date", "count_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Count day of the stocktake (default today): book stock of the latest snapshot on or before it.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def run(config_file: Path | None, rounds: int | None, seconds: float | None, count_date: dt.datetime | None,
+        fmt: str) -> None:
+    """The gateway: read the configured readers, journal every read, write them through the door.
+
+    Each read is journaled locally (fsync'd) before it is written to raw.rfid_tag_reads as the device's user;
+    a gateway killed and started again resumes from its journal, and the warehouse has each read once.
+    SIGTERM or Ctrl-C stops after the current round, writing what was read.
+
+    \b
+    Example:
+      wb devices run --rounds 20 --date 2025-12-31    # the readers of devices.ports in workbench.yaml
+    """
+    import logging
+    import signal
+    import threading
+
+    from workbench.devices.gateway import run_gateway
+    from workbench.devices.settings import load_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    report = run_gateway(load_gateway(config_file), rounds=rounds, seconds=seconds,
+                         count_date=count_date.date() if count_date else None, stop=stop)
+    rows = [vars(r) for r in report.readers]
+    print_rows(rows, ["device", "rounds", "reads", "skipped_bytes", "bad_checksums", "reconnects", "error"], fmt,
+               title="Gateway")
+    click.echo(f"{report.landed} read(s) written to raw.rfid_tag_reads in {report.active_s:.1f} s; "
+               f"sessions finished: {', '.join(report.finished) or 'none'}", err=True)
+    if report.errors:
+        raise Refused("; ".join(report.errors))
 
 
 @devices.command("simulate")

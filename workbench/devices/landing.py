@@ -1,0 +1,67 @@
+"""Journaled rounds landing in the warehouse (入仓): ``raw.rfid_tag_reads`` through the governed door.
+
+:func:`round_rows` is pure: a round's reads as rows with their stable ``read_id``. :func:`land` writes the
+rounds a journal holds but has not marked written, each with ``replace_where`` on (session, device, round),
+in one transaction, and only then journals them as written: a crash between the two writes them again,
+replacing, so the warehouse ends with each read exactly once. :func:`open_door` waits while another
+process holds the DuckDB file (a pipeline step, a stocktake), the journal keeping the reads meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+
+from workbench.devices.journal import Journal, read_id
+from workbench.devices.settings import DevicePort
+from workbench.devices.stocktake import contract_rows, identify, store_of
+
+__all__ = ["TABLE", "round_rows", "open_door", "land"]
+
+TABLE = "raw.rfid_tag_reads"
+WAIT_POLL_S = 0.2
+
+
+def round_rows(device: DevicePort, session_id: str, store_id: int, round_no: int, reads: list[dict]) -> pd.DataFrame:
+    """One row per read of the round (pure)."""
+    frame = pd.DataFrame(reads, columns=["epc", "antenna", "rssi_dbm", "times_read", "read_at"])
+    frame = identify(frame).assign(
+        read_id=[read_id(device.name, session_id, round_no, e) for e in frame["epc"]], session_id=session_id,
+        device=device.name, zone=device.zone, store_id=store_id, round_no=round_no,
+        read_at=pd.to_datetime(frame["read_at"]))
+    return frame
+
+
+def open_door(user: str, run_id: str, wait_s: float, settings=None):
+    """A writing session of the device user; waits up to ``wait_s`` while another process holds the file."""
+    from workbench.governance.session import session
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return session(user, settings=settings, read_only=False, run_id=run_id, entry_point="device")
+        except Exception as err:  # duckdb.IOException; its class is the engine's business
+            if "lock" not in str(err).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAIT_POLL_S)  # a back-off while another process writes, not a synchronisation
+
+
+def land(session, device: DevicePort, journal: Journal) -> int:
+    """Write the journal's unwritten rounds; returns reads written. The caller's transaction commits them."""
+    rounds = journal.unwritten()
+    if not rounds:
+        return 0
+    session_id = journal.state.session["session_id"]
+    store_id = store_of(session, device.store)
+    written = 0
+    with session.transaction():
+        for n, reads in sorted(rounds.items()):
+            if not reads:
+                continue  # an empty field: nothing to write, the round is still done
+            rows = contract_rows(TABLE, round_rows(device, session_id, store_id, n, reads))
+            written += session.write(TABLE, rows, mode="replace_where",
+                                     where={"session_id": session_id, "device": device.name, "round_no": n})
+    journal.append({"t": "written", "rounds": sorted(rounds), "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    return written
