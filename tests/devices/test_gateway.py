@@ -172,3 +172,20 @@ def test_a_port_that_never_appears_stops_the_reader_with_a_clear_message(warehou
     gw = parse_gateway({**_gateway(tmp_path, str(tmp_path / "no-such-port")), "port_wait_s": 0.3}, tmp_path)
     report = run_gateway(gw, rounds=1, settings=warehouse)
     assert report.errors and "no such port" in report.errors[0] and "waited 0.3 s" in report.errors[0]
+
+
+def test_the_bench_counts_lost_and_duplicated_reads_per_epc():
+    from workbench.devices.bench import loss_and_duplicates
+
+    assert loss_and_duplicates(["A", "A", "B"], ["A", "A", "B"], ["1", "2", "3"]) == (0, 0)
+    assert loss_and_duplicates(["A", "A", "B"], ["A", "B", "B"], ["1", "2", "3"]) == (1, 1)
+    assert loss_and_duplicates(["A"], ["A", "A"], ["1", "1"]) == (0, 2)  # an extra row, and a repeated read id
+
+
+def test_wb_bench_devices_help_has_an_example():
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "devices", "--help"])
+    assert result.exit_code == 0 and "wb bench devices --tags" in result.output

@@ -206,8 +206,12 @@ def run(config_file: Path | None, rounds: int | None, seconds: float | None, cou
     report = run_gateway(load_gateway(config_file), rounds=rounds, seconds=seconds,
                          count_date=count_date.date() if count_date else None, stop=stop)
     rows = [vars(r) for r in report.readers]
-    print_rows(rows, ["device", "rounds", "reads", "skipped_bytes", "bad_checksums", "reconnects", "error"], fmt,
-               title="Gateway")
+    if fmt == "json":  # one object: the readers and the run (wb bench devices reads it)
+        click.echo(json.dumps({"readers": rows, "landed": report.landed, "active_s": round(report.active_s, 3),
+                               "finished": report.finished}))
+    else:
+        print_rows(rows, ["device", "rounds", "reads", "skipped_bytes", "bad_checksums", "reconnects", "error"], fmt,
+                   title="Gateway")
     click.echo(f"{report.landed} read(s) written to raw.rfid_tag_reads in {report.active_s:.1f} s; "
                f"sessions finished: {', '.join(report.finished) or 'none'}", err=True)
     if report.errors:

@@ -33,6 +33,7 @@ from workbench.devices.stocktake import take_stock, write_stocktake
 __all__ = ["ReaderStats", "ReaderLoop", "GatewayReport", "run_gateway", "session_key", "new_session_id"]
 
 log = logging.getLogger("workbench.devices.gateway")
+NOISE_LOG_EVERY_S = 10.0  # a noisy line is logged at most this often (the counts keep growing in between)
 
 
 @dataclass
@@ -81,6 +82,7 @@ class ReaderLoop(threading.Thread):
         self.buffer = TagBuffer(self.line, timeout_s=timeout_s)
         self.port_wait_s = port_wait_s
         self.stats = ReaderStats(device.name)
+        self._next_log = 0.0
 
     @property
     def done(self) -> bool:
@@ -102,7 +104,11 @@ class ReaderLoop(threading.Thread):
             self.stats.error = f"{self.device.name} on {self.device.port}: {err}"
             log.error("%s", self.stats.error)
         finally:
+            self.stats.skipped_bytes, self.stats.bad_checksums = self.buffer.skipped_bytes, self.buffer.bad_checksums
             self.line.close()
+            if self.stats.skipped_bytes:
+                log.warning("%s: skipped %d garbage byte(s) and %d frame(s) with a bad check byte in %d rounds",
+                            self.device.name, self.stats.skipped_bytes, self.stats.bad_checksums, self.stats.rounds)
 
     def _finish(self, n: int) -> None:
         tags, at = self.buffer.fetch(), now_utc()
@@ -116,10 +122,12 @@ class ReaderLoop(threading.Thread):
     def _count(self, reads: int) -> None:
         s = self.stats
         s.rounds, s.reads, s.reconnects = s.rounds + 1, s.reads + reads, self.line.reconnects
-        if (self.buffer.skipped_bytes, self.buffer.bad_checksums) != (s.skipped_bytes, s.bad_checksums):
-            log.warning("%s: skipped %d garbage byte(s) and %d frame(s) with a bad check byte so far",
-                        self.device.name, self.buffer.skipped_bytes, self.buffer.bad_checksums)
-            s.skipped_bytes, s.bad_checksums = self.buffer.skipped_bytes, self.buffer.bad_checksums
+        noise = (self.buffer.skipped_bytes, self.buffer.bad_checksums)
+        if noise != (s.skipped_bytes, s.bad_checksums) and time.monotonic() >= self._next_log:
+            log.warning("%s: skipped %d garbage byte(s) and %d frame(s) with a bad check byte so far (%d rounds)",
+                        self.device.name, *noise, s.rounds)
+            s.skipped_bytes, s.bad_checksums = noise
+            self._next_log = time.monotonic() + NOISE_LOG_EVERY_S
 
 
 @dataclass
