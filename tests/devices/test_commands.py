@@ -35,7 +35,7 @@ def _wb(*args):
 
 
 @pytest.mark.parametrize("command", [[], ["scale"], ["scale", "read"], ["rfid"], ["rfid", "stocktake"],
-                                     ["simulate"], ["run"]])
+                                     ["simulate"], ["run"], ["rfid", "check"]])
 def test_every_help_has_an_example(command):
     result = _wb(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output and "wb devices" in result.output

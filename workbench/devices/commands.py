@@ -169,6 +169,50 @@ def rfid_stocktake(port: str, store_code: str, rounds: int, baud: int, timeout_s
     click.echo(st.summary(), err=True)
 
 
+@rfid.command("check")
+@click.option("--port", required=True, help="Serial port of the reader at the packing or receiving table.")
+@click.option("--transfer", "transfer_id", type=int, default=None,
+              help="A transfer id of core.transfers: the carton holds that shipment (every line of the movement).")
+@click.option("--picking-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A CSV picking list: sku_id or sku_code, and qty.")
+@click.option("--store", "store_code", default=None, help="Where the carton is checked (default: the user's store).")
+@click.option("--rounds", type=click.IntRange(1), default=3, show_default=True, help="Inventory rounds to run.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="The reader's baud rate (8N1).")
+@click.option("--user", "-u", default=DEVICE_USER, show_default=True, help="The device user who writes.")
+@click.option("--all", "show_all", is_flag=True, help="Show matched SKUs too, not only the differences.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def rfid_check(port: str, transfer_id: int | None, picking_list: Path | None, store_code: str | None, rounds: int,
+               baud: int, user: str, show_all: bool, fmt: str) -> None:
+    """Shipping / receiving check (智能出库): a carton's tags against a transfer or a picking list.
+
+    Per SKU: matched, short, over or wrong_item (not on the list; a tag that is not the chain's too),
+    written to raw.rfid_shipping_checks as the store's device user.
+
+    \b
+    Examples:
+      wb devices rfid check --port /dev/ttyUSB0 --transfer 406
+      wb devices rfid check --port /dev/ttyUSB0 --picking-list picking-0412.csv --store S001
+    """
+    from workbench.devices.rfid import RfidReader
+    from workbench.devices.shipping import check_carton, picking_list as read_list, transfer_lines, write_check
+
+    if (transfer_id is None) == (picking_list is None):
+        raise Refused("say what the carton should hold: --transfer ID or --picking-list FILE (one of them)")
+    store_code = store_code or _default_store(user)
+    with _session(user, read_only=True) as session:
+        expected = transfer_lines(session, transfer_id) if picking_list is None else read_list(session, picking_list)
+    with _line(port, baud) as line:
+        done = list(RfidReader(line).inventory(rounds))
+    with _session(user) as session:
+        check = check_carton(session, done, expected, store_code)
+        write_check(session, check)
+    rows = check.result if show_all else check.result[check.result["status"] != "matched"]
+    print_rows(rows.to_dict("records"), ["sku_id", "expected_qty", "counted_qty", "short_qty", "over_qty", "status"],
+               fmt, title=f"{check.direction.capitalize()} check of {expected.reference} at {store_code}")
+    click.echo(check.summary(), err=True)
+
+
 @devices.command("run")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Settings file with the devices: section (default: WB_CONFIG, else workbench/conf/workbench.yaml).")

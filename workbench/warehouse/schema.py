@@ -591,6 +591,21 @@ DEVICE_LOGS = [
         ("read_at", "timestamp", "when the gateway fetched it from the reader (UTC)", False),
         ("run_id", "string", "the session that wrote the rows (filled by the session)"),
     ], key=("read_id",)),
+    _t("raw", "rfid_shipping_checks", "Shipping / receiving checks (智能出库 / 收货核对): a carton's RFID tags against "
+       "a transfer or a picking list, per SKU (workbench.devices.shipping; replaced per session_id).", [
+        ("session_id", "string", "the check (the device session's run id)", False),
+        ("check_date", "date", "day checked", False),
+        ("store_id", "int32", "location where the carton was checked", False),
+        ("direction", "string", "shipping | receiving", False),
+        ("reference", "string", "what it is checked against: transfer:ID or picking_list:FILE", False),
+        ("sku_id", "int32", "item; null for tags that are not the chain's"),
+        ("expected_qty", "int32", "units the transfer or list holds", False),
+        ("counted_qty", "int32", "distinct tags of the SKU read", False),
+        ("short_qty", "int32", "units expected, not found", False),
+        ("over_qty", "int32", "units found beyond those expected", False),
+        ("status", "string", "matched | short | over | wrong_item", False),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("session_id", "sku_id")),
     _t("raw", "scale_readings", "Scale readings (电子秤称重): a parcel's weight check or weighed goods, with the "
        "expected weight and tolerance when there is one (workbench.devices.weighing; replaced per session_id).", [
         ("session_id", "string", "the weighing session (the device session's run id)", False),
