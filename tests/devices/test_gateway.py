@@ -189,3 +189,36 @@ def test_wb_bench_devices_help_has_an_example():
 
     result = CliRunner().invoke(main, ["bench", "devices", "--help"])
     assert result.exit_code == 0 and "wb bench devices --tags" in result.output
+
+
+def test_a_settled_weight_is_a_new_load_when_it_changed_beyond_the_noise():
+    from workbench.devices.weigh_station import is_new_load
+
+    assert is_new_load(None, 1262.0) and not is_new_load(None, 3.0)
+    assert not is_new_load(1262.0, 1263.5) and is_new_load(1262.0, 830.0)
+
+
+@needs_socat
+def test_a_scale_on_the_gateway_writes_one_reading_per_parcel(warehouse, tmp_path):
+    import threading
+
+    from workbench.devices.simulators import ScaleSimulator
+
+    with ScaleSimulator(load_g=1262.0, noise=Noise(unstable=2, garbage=0.2, seed=2)) as sim:
+        config = _gateway(tmp_path, sim.port)
+        config["ports"]["floor"].update(kind="scale", baud=9600)
+        gw = parse_gateway(config, tmp_path)
+        reports = []
+        runner = threading.Thread(target=lambda: reports.append(run_gateway(gw, rounds=2, settings=warehouse)))
+        runner.start()
+        journal = tmp_path / "journal" / "floor.jsonl"
+        _wait_for(lambda: journal.exists() and replay(journal.read_text().splitlines()).last_round == 1, 60,
+                  "the first parcel journaled")
+        sim.put(0.0)      # the parcel taken off, the next one put on and settling
+        sim.put(830.0, settle=2)
+        runner.join(timeout=60)
+    assert reports and not reports[0].errors and len(reports[0].finished) == 1
+    with wb.session("u_admin", settings=warehouse) as s:
+        rows = s.sql("select * from raw.scale_readings order by reading_no").to_pandas()
+    assert rows["weight"].tolist() == [1262.0, 830.0] and set(rows["session_id"]) == set(reports[0].finished)
+    assert set(rows["scale_serial"]) == {"B523108876"}

@@ -25,28 +25,17 @@ from workbench.devices.buffer import TagBuffer
 from workbench.devices.frames import TagRead
 from workbench.devices.journal import Journal, now_utc
 from workbench.devices.landing import land, open_door
-from workbench.devices.line import PortMissing, SerialLine
+from workbench.devices.line import SerialLine, wait_for_port
 from workbench.devices.rfid import InventoryRound
 from workbench.devices.settings import DevicePort, GatewaySettings
+from workbench.devices.stats import ReaderStats
 from workbench.devices.stocktake import take_stock, write_stocktake
+from workbench.devices.weigh_station import ScaleLoop, land_weights
 
-__all__ = ["ReaderStats", "ReaderLoop", "GatewayReport", "run_gateway", "session_key", "new_session_id"]
+__all__ = ["ReaderLoop", "GatewayReport", "run_gateway", "session_key", "new_session_id"]
 
 log = logging.getLogger("workbench.devices.gateway")
 NOISE_LOG_EVERY_S = 10.0  # a noisy line is logged at most this often (the counts keep growing in between)
-
-
-@dataclass
-class ReaderStats:
-    """What a reader's thread did: rounds and reads journaled, noise skipped, reconnects, the error it stopped on."""
-
-    device: str
-    rounds: int = 0
-    reads: int = 0
-    skipped_bytes: int = 0
-    bad_checksums: int = 0
-    reconnects: int = 0
-    error: str | None = None
 
 
 def session_key(device: DevicePort) -> tuple[str, str | None]:
@@ -56,19 +45,6 @@ def session_key(device: DevicePort) -> tuple[str, str | None]:
 def new_session_id(store: str, zone: str | None) -> str:
     """``gw-S001[-zone]-<UTC time>``: the stocktake session of a store or zone."""
     return f"gw-{store}{'-' + zone if zone else ''}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}"
-
-
-def wait_for_port(line: SerialLine, wait_s: float, stop: threading.Event) -> None:
-    """Open the port, trying again for ``wait_s`` (a reader being plugged in); PortMissing after."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            line.open()
-            return
-        except PortMissing as err:
-            if time.monotonic() >= deadline or stop.is_set():
-                raise PortMissing(f"{err} (waited {wait_s:g} s for it)") from None
-            stop.wait(0.2)
 
 
 class ReaderLoop(threading.Thread):
@@ -167,7 +143,7 @@ def _land_all(devices, journals, gw: GatewaySettings, settings) -> int:
             groups.setdefault((d.user, journals[d.name].state.session["session_id"]), []).append(d)
     for (user, sid), members in groups.items():
         with open_door(user, sid, gw.warehouse_wait_s, settings) as s:
-            landed += sum(land(s, d, journals[d.name]) for d in members)
+            landed += sum((land if d.kind == "rfid" else land_weights)(s, d, journals[d.name]) for d in members)
     return landed
 
 
@@ -183,16 +159,18 @@ def _rounds_of(journals: list[Journal]) -> list[InventoryRound]:
 
 
 def _finish_sessions(devices, journals, gw, settings, count_date) -> list[str]:
-    """Write each finished session's stocktake, then close its journals."""
+    """Write each finished session's stocktake (its readers' tags against the books), then close its journals."""
     done = []
     for key in dict.fromkeys(session_key(d) for d in devices):
         members = [d for d in devices if session_key(d) == key]
+        readers = [d for d in members if d.kind == "rfid"]
         sid = journals[members[0].name].state.session["session_id"]
-        with open_door(members[0].user, sid, gw.warehouse_wait_s, settings) as s:
-            st = take_stock(s, _rounds_of([journals[d.name] for d in members]), key[0], count_date,
-                            reader_port=",".join(d.port for d in members))
-            write_stocktake(s, st)
-        log.info("%s", st.summary())
+        if readers:
+            with open_door(readers[0].user, sid, gw.warehouse_wait_s, settings) as s:
+                st = take_stock(s, _rounds_of([journals[d.name] for d in readers]), key[0], count_date,
+                                reader_port=",".join(d.port for d in readers))
+                write_stocktake(s, st)
+            log.info("%s", st.summary())
         for d in members:
             journals[d.name].finish()
         done.append(sid)
@@ -201,14 +179,17 @@ def _finish_sessions(devices, journals, gw, settings, count_date) -> list[str]:
 
 def run_gateway(gw: GatewaySettings, rounds: int | None = None, seconds: float | None = None,
                 count_date: dt.date | None = None, settings=None, stop: threading.Event | None = None) -> GatewayReport:
-    """Run the configured RFID readers until ``rounds`` per session are done, ``seconds`` pass, or ``stop``."""
+    """Run the configured devices until ``rounds`` per device are done (a scale: readings), ``seconds`` pass, or
+    ``stop``."""
     stop = stop or threading.Event()
-    devices = [d for d in gw.devices if d.kind == "rfid"]
+    devices = list(gw.devices)
     if not devices:
-        raise ValueError("no RFID reader in the devices: settings (devices.ports.NAME: {kind: rfid, port: ...})")
+        raise ValueError("no device in the devices: settings (devices.ports.NAME: {kind: rfid, port: ..., store: ..., "
+                         "user: ...} in workbench/conf/workbench.yaml, or --config FILE)")
     journals = {d.name: Journal(gw.journal, d.name) for d in devices}
     _start_sessions(devices, journals)
-    loops = [ReaderLoop(d, journals[d.name], rounds, stop, gw.port_wait_s) for d in devices]
+    loops = [(ReaderLoop if d.kind == "rfid" else ScaleLoop)(d, journals[d.name], rounds, stop, gw.port_wait_s)
+             for d in devices]
     report = GatewayReport([lp.stats for lp in loops])
     started = time.monotonic()
     for lp in loops:
