@@ -222,3 +222,16 @@ def test_a_scale_on_the_gateway_writes_one_reading_per_parcel(warehouse, tmp_pat
         rows = s.sql("select * from raw.scale_readings order by reading_no").to_pandas()
     assert rows["weight"].tolist() == [1262.0, 830.0] and set(rows["session_id"]) == set(reports[0].finished)
     assert set(rows["scale_serial"]) == {"B523108876"}
+
+
+def test_written_rounds_leave_memory_but_the_latest(tmp_path):
+    j = Journal(tmp_path, "r1")
+    j.append({"t": "session", "session_id": "s"})
+    for n in (1, 2, 3):
+        j.append({"t": "reads", "round": n, "reads": [{"epc": f"E{n}"}]})
+    j.mark_written([1, 2])
+    assert j.state.rounds == {1: {}, 2: {}, 3: {"E3": {"epc": "E3"}}} and j.state.unwritten() == [3]
+    j.mark_written([3])
+    j.close()
+    again = Journal(tmp_path, "r1")  # replayed: the same, from the file
+    assert again.state.rounds == {1: {}, 2: {}, 3: {"E3": {"epc": "E3"}}} and again.state.last_round == 3

@@ -22,11 +22,9 @@ import time
 from dataclasses import dataclass, field
 
 from workbench.devices.buffer import TagBuffer
-from workbench.devices.frames import TagRead
 from workbench.devices.journal import Journal, now_utc
-from workbench.devices.landing import land, open_door
+from workbench.devices.landing import land, open_door, session_rounds
 from workbench.devices.line import SerialLine, wait_for_port
-from workbench.devices.rfid import InventoryRound
 from workbench.devices.settings import DevicePort, GatewaySettings
 from workbench.devices.stats import ReaderStats
 from workbench.devices.stocktake import take_stock, write_stocktake
@@ -147,17 +145,6 @@ def _land_all(devices, journals, gw: GatewaySettings, settings) -> int:
     return landed
 
 
-def _rounds_of(journals: list[Journal]) -> list[InventoryRound]:
-    """The session's rounds as the stocktake counts them (each read as often as the reader read it)."""
-    rounds: dict[int, InventoryRound] = {}
-    for j in journals:
-        for n, reads in j.state.rounds.items():
-            r = rounds.setdefault(n, InventoryRound(n))
-            r.reads += [TagRead(x["antenna"], x["rssi_dbm"], 0x3000, x["epc"], 0)
-                        for x in reads.values() for _ in range(max(1, x["times_read"]))]
-    return [rounds[n] for n in sorted(rounds)]
-
-
 def _finish_sessions(devices, journals, gw, settings, count_date) -> list[str]:
     """Write each finished session's stocktake (its readers' tags against the books), then close its journals."""
     done = []
@@ -167,7 +154,7 @@ def _finish_sessions(devices, journals, gw, settings, count_date) -> list[str]:
         sid = journals[members[0].name].state.session["session_id"]
         if readers:
             with open_door(readers[0].user, sid, gw.warehouse_wait_s, settings) as s:
-                st = take_stock(s, _rounds_of([journals[d.name] for d in readers]), key[0], count_date,
+                st = take_stock(s, session_rounds(s, sid, [d.name for d in readers]), key[0], count_date,
                                 reader_port=",".join(d.port for d in readers))
                 write_stocktake(s, st)
             log.info("%s", st.summary())

@@ -63,6 +63,14 @@ class JournalState:
     def unwritten(self) -> list[int]:
         return sorted(set(self.rounds) - self.written)
 
+    def forget_written(self) -> None:
+        """Drop the reads of written rounds but the latest from memory (the warehouse and the file have them):
+        a long session's memory stays bounded by what is not yet written."""
+        latest = max(self.rounds, default=None)
+        for n in self.written:
+            if n != latest and self.rounds.get(n):
+                self.rounds[n] = {}
+
     def apply(self, record: dict) -> None:
         kind = record["t"]
         if kind == "session":
@@ -106,6 +114,7 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
         self.state = replay(lines)
+        self.state.forget_written()
         self._lock = threading.Lock()
         self._file = open(self.path, "a", encoding="utf-8")
         if lines and not self.path.read_bytes().endswith(b"\n"):
@@ -117,6 +126,12 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
             self.state.apply(record)
+
+    def mark_written(self, rounds: list[int]) -> None:
+        """Journal ``rounds`` as committed to the warehouse, and let go of their reads."""
+        self.append({"t": "written", "rounds": sorted(rounds), "at": now_utc()})
+        with self._lock:
+            self.state.forget_written()
 
     def unwritten(self) -> dict[int, list[dict]]:
         """Rounds journaled but not yet written, with their reads (a copy: the reader goes on meanwhile)."""

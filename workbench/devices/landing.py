@@ -9,7 +9,6 @@ process holds the DuckDB file (a pipeline step, a stocktake), the journal keepin
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import pandas as pd
@@ -18,7 +17,7 @@ from workbench.devices.journal import Journal, read_id
 from workbench.devices.settings import DevicePort
 from workbench.devices.stocktake import contract_rows, identify, store_of
 
-__all__ = ["TABLE", "round_rows", "open_door", "land"]
+__all__ = ["TABLE", "round_rows", "open_door", "land", "session_rounds"]
 
 TABLE = "raw.rfid_tag_reads"
 WAIT_POLL_S = 0.2
@@ -63,5 +62,20 @@ def land(session, device: DevicePort, journal: Journal) -> int:
             rows = contract_rows(TABLE, round_rows(device, session_id, store_id, n, reads))
             written += session.write(TABLE, rows, mode="replace_where",
                                      where={"session_id": session_id, "device": device.name, "round_no": n})
-    journal.append({"t": "written", "rounds": sorted(rounds), "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    journal.mark_written(list(rounds))
     return written
+
+
+def session_rounds(session, session_id: str, devices: list[str]) -> list:
+    """The session's rounds as landed (the stocktake counts them): each read as often as the reader read it."""
+    from workbench.devices.frames import TagRead
+    from workbench.devices.rfid import InventoryRound
+
+    t = session.table(TABLE)
+    t = t.filter((t.session_id == session_id) & t.device.isin(devices))
+    reads = t.select("round_no", "epc", "antenna", "rssi_dbm", "times_read").to_pandas()
+    rounds: dict[int, InventoryRound] = {}
+    for r in reads.itertuples(index=False):
+        tag = TagRead(int(r.antenna), int(r.rssi_dbm), 0x3000, r.epc, 0)
+        rounds.setdefault(int(r.round_no), InventoryRound(int(r.round_no))).reads.extend([tag] * max(1, int(r.times_read)))
+    return [rounds[n] for n in sorted(rounds)]

@@ -44,8 +44,8 @@ class ScaleLoop(threading.Thread):
         self.line = SerialLine(device.port, device.baud, reconnect_s=port_wait_s)
         self.scale, self.port_wait_s = Scale(self.line), port_wait_s
         self.stats = ReaderStats(device.name)
-        rounds = journal.state.rounds
-        self._last = next(iter(rounds[max(rounds)].values()))["weight"] if rounds else None
+        rounds = journal.state.rounds  # the latest reading is kept in memory: a parcel left on the pan stays one
+        self._last = next(iter(rounds[max(rounds)].values()))["weight"] if rounds and rounds[max(rounds)] else None
 
     @property
     def done(self) -> bool:
@@ -100,5 +100,5 @@ def land_weights(session, device: DevicePort, journal: Journal) -> int:
                                  "within_tolerance": None, "scale_serial": r["scale_serial"]}])
             written += session.write("raw.scale_readings", contract_rows("raw.scale_readings", row),
                                      mode="replace_where", where={"session_id": session_id, "reading_no": n})
-    journal.append({"t": "written", "rounds": sorted(readings), "at": now_utc()})
+    journal.mark_written(list(readings))
     return written
