@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from workbench.devices.journal import Journal, read_id
 from workbench.devices.settings import DevicePort
@@ -48,21 +49,21 @@ def open_door(user: str, run_id: str, wait_s: float, settings=None):
 
 
 def land(session, device: DevicePort, journal: Journal) -> int:
-    """Write the journal's unwritten rounds; returns reads written. The caller's transaction commits them."""
+    """Write the journal's unwritten rounds in one transaction, then journal them written; returns reads written."""
     rounds = journal.unwritten()
-    if not rounds:
-        return 0
     session_id = journal.state.session["session_id"]
-    store_id = store_of(session, device.store)
+    store_id = store_of(session, device.store) if rounds else None
+    rows = [round_rows(device, session_id, store_id, n, reads)
+            for n, reads in sorted(rounds.items()) if reads]  # an empty field writes nothing; its round is done
     written = 0
-    with session.transaction():
-        for n, reads in sorted(rounds.items()):
-            if not reads:
-                continue  # an empty field: nothing to write, the round is still done
-            rows = contract_rows(TABLE, round_rows(device, session_id, store_id, n, reads))
-            written += session.write(TABLE, rows, mode="replace_where",
-                                     where={"session_id": session_id, "device": device.name, "round_no": n})
-    journal.mark_written(list(rounds))
+    if rows:
+        table = contract_rows(TABLE, pd.concat(rows, ignore_index=True))
+        with session.transaction():
+            for n in sorted({int(r["round_no"].iloc[0]) for r in rows}):
+                written += session.write(TABLE, table.filter(pc.equal(table["round_no"], n)), mode="replace_where",
+                                         where={"session_id": session_id, "device": device.name, "round_no": n})
+    if rounds:
+        journal.mark_written(list(rounds))
     return written
 
 
