@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,15 +18,6 @@ from tests.devices.conftest import needs_socat
 from workbench.cli import main
 from workbench.devices.ptys import PtyPair
 from workbench.devices.simulators import Noise, ScaleSimulator
-
-
-@pytest.fixture
-def warehouse(tiny_settings, tmp_path, monkeypatch):
-    settings = tiny_settings.with_(warehouse=tmp_path / "w.duckdb", audit_dir=tmp_path / "audit")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    monkeypatch.setenv("WB_WAREHOUSE", str(settings.warehouse))
-    monkeypatch.setenv("WB_AUDIT_DIR", str(settings.audit_dir))
-    return settings
 
 
 def _wb(*args):

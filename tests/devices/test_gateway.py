@@ -8,7 +8,6 @@ import collections
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -80,13 +79,6 @@ def test_settings_refuse_unknown_keys_and_fill_defaults(tmp_path):
         parse_gateway({"flush": 1}, tmp_path)
     with pytest.raises(ValueError, match="kind must be one of rfid, scale"):
         parse_gateway({"ports": {"x": {"kind": "camera", "port": "p", "store": "S001", "user": "u"}}}, tmp_path)
-
-
-@pytest.fixture
-def warehouse(tiny_settings, tmp_path):
-    settings = tiny_settings.with_(warehouse=tmp_path / "w.duckdb", audit_dir=tmp_path / "audit")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    return settings
 
 
 def _s001_shelf(settings) -> list[str]:

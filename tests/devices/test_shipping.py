@@ -4,7 +4,6 @@ of the tiny chain read by the simulated reader over a pty, checked from the comm
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -24,15 +23,6 @@ def test_each_sku_is_matched_short_over_or_a_wrong_item():
     assert got.astype(object).where(got.notna(), None).values.tolist() == [
         [1, 2, 2, 0, 0, "matched"], [2, 3, 1, 2, 0, "short"], [3, 1, 2, 0, 1, "over"], [4, 1, 0, 1, 0, "short"],
         [9, 0, 1, 0, 1, "wrong_item"], [None, 0, 2, 0, 2, "wrong_item"]]
-
-
-@pytest.fixture
-def warehouse(tiny_settings, tmp_path, monkeypatch):
-    settings = tiny_settings.with_(warehouse=tmp_path / "w.duckdb", audit_dir=tmp_path / "audit")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    monkeypatch.setenv("WB_WAREHOUSE", str(settings.warehouse))
-    monkeypatch.setenv("WB_AUDIT_DIR", str(settings.audit_dir))
-    return settings
 
 
 def _s001_shipment(settings) -> tuple[int, dict[int, int]]:

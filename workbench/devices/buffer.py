@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from workbench.devices.frames import Frame, FrameParser, frame
+from workbench.devices.frames import CountsNoise, Frame, FrameParser, frame
 from workbench.devices.line import DeviceNotAnswering, LineDropped, SerialLine
 
 __all__ = ["INVENTORY", "GET_BUFFER", "RESET_BUFFER", "SUCCESS", "NO_TAG", "BUFFER_EMPTY", "BufferedTag",
@@ -88,20 +88,12 @@ def is_buffer_reply(f: Frame) -> bool:
     return n >= 10 and f.data[2] + 6 == n and (int.from_bytes(f.data[3:5], "big") >> 11) * 2 + 4 == f.data[2]
 
 
-class TagBuffer:
+class TagBuffer(CountsNoise):
     """The buffer of the reader at ``addr`` on ``line``: each exchange retried after a drop, ``retries`` tries."""
 
     def __init__(self, line: SerialLine, addr: int = 0x01, timeout_s: float = 2.0, retries: int = 3):
         self.line, self.addr, self.timeout_s, self.retries = line, addr, timeout_s, retries
         self.parser = FrameParser(accept=is_buffer_reply)
-
-    @property
-    def skipped_bytes(self) -> int:
-        return self.parser.skipped_bytes
-
-    @property
-    def bad_checksums(self) -> int:
-        return self.parser.bad_checksums
 
     def inventory(self, repeat: int = 1) -> int:
         """Run one inventory round into the buffer; the tags it now holds (0 when the field is empty)."""
