@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,21 +20,12 @@ from workbench.devices.ptys import PtyPair
 from workbench.devices.simulators import Noise, ScaleSimulator
 
 
-@pytest.fixture
-def warehouse(tiny_settings, tmp_path, monkeypatch):
-    settings = tiny_settings.with_(warehouse=tmp_path / "w.duckdb", audit_dir=tmp_path / "audit")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    monkeypatch.setenv("WB_WAREHOUSE", str(settings.warehouse))
-    monkeypatch.setenv("WB_AUDIT_DIR", str(settings.audit_dir))
-    return settings
-
-
 def _wb(*args):
     return CliRunner().invoke(main, ["devices", *args])
 
 
 @pytest.mark.parametrize("command", [[], ["scale"], ["scale", "read"], ["rfid"], ["rfid", "stocktake"],
-                                     ["simulate"]])
+                                     ["simulate"], ["run"], ["rfid", "check"]])
 def test_every_help_has_an_example(command):
     result = _wb(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output and "wb devices" in result.output

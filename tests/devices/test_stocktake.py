@@ -5,7 +5,6 @@ variance written through the door and audited, a wrong store refused."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pandas as pd
 import pytest
@@ -61,13 +60,6 @@ def test_a_parcel_is_within_tolerance_or_not():
     assert (row["weight"], row["unit"], row["within_tolerance"]) == (1262.0, "g", True)
     with pytest.raises(ValueError, match="purpose must be one of parcel_check"):
         reading_row(1, Weight(1.0, "g", True), "gift_wrap")
-
-
-@pytest.fixture
-def warehouse(tiny_settings, tmp_path):
-    settings = tiny_settings.with_(warehouse=tmp_path / "w.duckdb", audit_dir=tmp_path / "audit")
-    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
-    return settings
 
 
 @needs_socat

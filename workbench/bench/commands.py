@@ -325,3 +325,5 @@ from workbench.dashboard.bench import command as _dashboard_bench  # noqa: E402 
 bench.add_command(_dashboard_bench)
 from workbench.members.bench import command as _members_bench  # noqa: E402  (wb bench members)
 bench.add_command(_members_bench)
+from workbench.devices.bench import command as _devices_bench  # noqa: E402  (wb bench devices)
+bench.add_command(_devices_bench)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from pathlib import Path
 from typing import Callable
 
 import click
@@ -166,6 +167,99 @@ def rfid_stocktake(port: str, store_code: str, rounds: int, baud: int, timeout_s
     print_rows(rows.to_dict("records"), ["sku_id", "book_qty", "counted_qty", "found", "missing", "unexpected",
                                          "status"], fmt, title=f"Stocktake of {store_code} on {day}")
     click.echo(st.summary(), err=True)
+
+
+@rfid.command("check")
+@click.option("--port", required=True, help="Serial port of the reader at the packing or receiving table.")
+@click.option("--transfer", "transfer_id", type=int, default=None,
+              help="A transfer id of core.transfers: the carton holds that shipment (every line of the movement).")
+@click.option("--picking-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A CSV picking list: sku_id or sku_code, and qty.")
+@click.option("--store", "store_code", default=None, help="Where the carton is checked (default: the user's store).")
+@click.option("--rounds", type=click.IntRange(1), default=3, show_default=True, help="Inventory rounds to run.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="The reader's baud rate (8N1).")
+@click.option("--user", "-u", default=DEVICE_USER, show_default=True, help="The device user who writes.")
+@click.option("--all", "show_all", is_flag=True, help="Show matched SKUs too, not only the differences.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def rfid_check(port: str, transfer_id: int | None, picking_list: Path | None, store_code: str | None, rounds: int,
+               baud: int, user: str, show_all: bool, fmt: str) -> None:
+    """Shipping / receiving check (智能出库): a carton's tags against a transfer or a picking list.
+
+    Per SKU: matched, short, over or wrong_item (not on the list; a tag that is not the chain's too),
+    written to raw.rfid_shipping_checks as the store's device user.
+
+    \b
+    Examples:
+      wb devices rfid check --port /dev/ttyUSB0 --transfer 406
+      wb devices rfid check --port /dev/ttyUSB0 --picking-list picking-0412.csv --store S001
+    """
+    from workbench.devices.rfid import RfidReader
+    from workbench.devices.shipping import check_carton, picking_list as read_list, transfer_lines, write_check
+
+    if (transfer_id is None) == (picking_list is None):
+        raise Refused("say what the carton should hold: --transfer ID or --picking-list FILE (one of them)")
+    store_code = store_code or _default_store(user)
+    with _session(user, read_only=True) as session:
+        expected = transfer_lines(session, transfer_id) if picking_list is None else read_list(session, picking_list)
+    with _line(port, baud) as line:
+        done = list(RfidReader(line).inventory(rounds))
+    with _session(user) as session:
+        check = check_carton(session, done, expected, store_code)
+        write_check(session, check)
+    rows = check.result if show_all else check.result[check.result["status"] != "matched"]
+    print_rows(rows.to_dict("records"), ["sku_id", "expected_qty", "counted_qty", "short_qty", "over_qty", "status"],
+               fmt, title=f"{check.direction.capitalize()} check of {expected.reference} at {store_code}")
+    click.echo(check.summary(), err=True)
+
+
+@devices.command("run")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Settings file with the devices: section (default: WB_CONFIG, else workbench/conf/workbench.yaml).")
+@click.option("--rounds", type=click.IntRange(1), default=None,
+              help="Inventory rounds per session; then its stocktake is written and the session ends "
+                   "(default: run until stopped; a restart resumes the session).")
+@click.option("--seconds", type=click.FloatRange(0), default=None, help="Stop after this long (the session stays open).")
+@click.option("--date", "count_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Count day of the stocktake (default today): book stock of the latest snapshot on or before it.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_clean_errors
+def run(config_file: Path | None, rounds: int | None, seconds: float | None, count_date: dt.datetime | None,
+        fmt: str) -> None:
+    """The gateway: read the configured readers, journal every read, write them through the door.
+
+    Each read is journaled locally (fsync'd) before it is written to raw.rfid_tag_reads as the device's user;
+    a gateway killed and started again resumes from its journal, and the warehouse has each read once.
+    SIGTERM or Ctrl-C stops after the current round, writing what was read.
+
+    \b
+    Example:
+      wb devices run --rounds 20 --date 2025-12-31    # the readers of devices.ports in workbench.yaml
+    """
+    import logging
+    import signal
+    import threading
+
+    from workbench.devices.gateway import run_gateway
+    from workbench.devices.settings import load_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    report = run_gateway(load_gateway(config_file), rounds=rounds, seconds=seconds,
+                         count_date=count_date.date() if count_date else None, stop=stop)
+    rows = [vars(r) for r in report.readers]
+    if fmt == "json":  # one object: the readers and the run (wb bench devices reads it)
+        click.echo(json.dumps({"readers": rows, "landed": report.landed, "active_s": round(report.active_s, 3),
+                               "finished": report.finished}))
+    else:
+        print_rows(rows, ["device", "rounds", "reads", "skipped_bytes", "bad_checksums", "reconnects", "error"], fmt,
+                   title="Gateway")
+    click.echo(f"{report.landed} read(s) written to raw.rfid_tag_reads in {report.active_s:.1f} s; "
+               f"sessions finished: {', '.join(report.finished) or 'none'}", err=True)
+    if report.errors:
+        raise Refused("; ".join(report.errors))
 
 
 @devices.command("simulate")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HEAD", "REAL_TIME_INVENTORY", "Frame", "TagRead", "RoundEnd", "ReaderError", "FrameParser",
+__all__ = ["CountsNoise", "HEAD", "REAL_TIME_INVENTORY", "Frame", "TagRead", "RoundEnd", "ReaderError", "FrameParser",
            "checksum", "frame", "decode_inventory", "is_inventory_reply", "tag_frame", "round_end_frame"]
 
 HEAD = 0xA0
@@ -157,3 +157,17 @@ class FrameParser:
         if n:
             del self._buf[:n]
             self.skipped_bytes += n
+
+
+class CountsNoise:
+    """A driver's noise counts: those of its ``parser`` (a :class:`FrameParser`)."""
+
+    parser: FrameParser
+
+    @property
+    def skipped_bytes(self) -> int:
+        return self.parser.skipped_bytes
+
+    @property
+    def bad_checksums(self) -> int:
+        return self.parser.bad_checksums

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import termios
+import threading
 import time
 
 import serial
@@ -16,7 +17,7 @@ import serial
 # what pyserial lets through when the far end goes away: termios.error is not an OSError
 LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 
-__all__ = ["LINE_ERRORS", "SerialLine", "PortMissing", "DeviceNotAnswering", "LineDropped"]
+__all__ = ["LINE_ERRORS", "SerialLine", "wait_for_port", "PortMissing", "DeviceNotAnswering", "LineDropped"]
 
 
 class PortMissing(ConnectionError):
@@ -101,3 +102,16 @@ def _missing_message(port: str, err: BaseException) -> str:
         return (f"no such port {port!r}: check the cable and the device's path (ls /dev/ttyUSB* /dev/serial/by-id/), "
                 "or start a simulator with `wb devices simulate scale|rfid`")
     return f"cannot open {port!r} ({err}): is another program using it, or do you lack permission (group dialout)?"
+
+
+def wait_for_port(line: SerialLine, wait_s: float, stop: threading.Event) -> None:
+    """Open the port, trying again for ``wait_s`` (a device being plugged in); PortMissing after."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            line.open()
+            return
+        except PortMissing as err:
+            if time.monotonic() >= deadline or stop.is_set():
+                raise PortMissing(f"{err} (waited {wait_s:g} s for it)") from None
+            stop.wait(0.2)

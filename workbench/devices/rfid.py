@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from workbench.devices.frames import (REAL_TIME_INVENTORY, FrameParser, RoundEnd, TagRead,
+from workbench.devices.frames import (REAL_TIME_INVENTORY, CountsNoise, FrameParser, RoundEnd, TagRead,
                                       decode_inventory, frame, is_inventory_reply)
 from workbench.devices.line import DeviceNotAnswering, LineDropped, SerialLine
 
@@ -30,7 +30,7 @@ class InventoryRound:
     restarts: int = 0
 
 
-class RfidReader:
+class RfidReader(CountsNoise):
     """A reader at ``addr`` on ``line``; a round must end within ``round_timeout_s``, ``retries`` tries."""
 
     def __init__(self, line: SerialLine, addr: int = 0x01, round_timeout_s: float = 2.0, retries: int = 3):
@@ -38,14 +38,6 @@ class RfidReader:
         self.round_timeout_s, self.retries = round_timeout_s, retries
         self.parser = FrameParser(accept=is_inventory_reply)
         self.rounds_done = 0
-
-    @property
-    def skipped_bytes(self) -> int:
-        return self.parser.skipped_bytes
-
-    @property
-    def bad_checksums(self) -> int:
-        return self.parser.bad_checksums
 
     def inventory(self, rounds: int, repeat: int = 1):
         """Yield ``rounds`` completed rounds, one command each."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import serial
 
+from workbench.devices.buffer import (BUFFER_EMPTY, GET_BUFFER, INVENTORY, RESET_BUFFER, SUCCESS, buffer_tag_frame,
+                                      inventory_reply_frame)
 from workbench.devices.epc import epc_of_unit
 from workbench.devices.frames import (REAL_TIME_INVENTORY, FrameParser, frame, round_end_frame, tag_frame)
 from workbench.devices.line import LINE_ERRORS
@@ -240,7 +242,9 @@ class RfidSimulator(_Simulator):
 
     Each round reads each tag with ``read_chance`` (sometimes twice), on a random antenna of
     ``antennas``, and every tag at least once in any ``full_cover_rounds`` consecutive rounds,
-    so a stocktake of that many rounds finds them all.
+    so a stocktake of that many rounds finds them all. Real-time inventory (``0x89``) sends the reads
+    as they happen; buffered inventory (``0x80``, :mod:`.buffer`) keeps them until the host resets the
+    buffer (``0x93``), and ``buffered`` logs every (round, EPC) put there: what the reader had to deliver.
     """
 
     def __init__(self, epcs: list[str], read_chance: float = 0.8, antennas: int = 4, full_cover_rounds: int = 2,
@@ -249,13 +253,17 @@ class RfidSimulator(_Simulator):
         self.epcs = [bytes.fromhex(e) for e in epcs]
         self.read_chance, self.antennas, self.full_cover_rounds = read_chance, antennas, full_cover_rounds
         self.rounds = 0
+        self.buffered: list[tuple[int, str]] = []   # (round, EPC) of every tag put in the buffer
+        self._buffer: dict[bytes, list[int]] = {}   # EPC -> [antenna, rssi, times read]
         self._parser = FrameParser()
 
     def on_bytes(self, data: bytes) -> None:
         for f in self._parser.feed(data):
             self.commands += 1
-            if f.cmd == REAL_TIME_INVENTORY:
-                self._round(f.addr)
+            handler = {REAL_TIME_INVENTORY: self._round, INVENTORY: self._buffer_round, GET_BUFFER: self._send_buffer,
+                       RESET_BUFFER: self._reset_buffer}.get(f.cmd)
+            if handler is not None:
+                handler(f.addr)
             else:
                 self.send(frame(f.cmd, bytes([0x41]), f.addr))  # parameter invalid: only inventory is simulated
 
@@ -276,6 +284,42 @@ class RfidSimulator(_Simulator):
                 self.send(good, corrupt=good[:-1] + bytes([good[-1] ^ 0x5A]))
                 reads += 1
         self.send(round_end_frame(1, read_rate=max(1, reads * 10), total_reads=reads, addr=addr))
+
+    def _buffer_round(self, addr: int) -> None:
+        """Inventory into the buffer: each tag read joins it (read again: its count grows, strongest RSSI kept)."""
+        self.rounds += 1
+        reads = 0
+        for i, epc in enumerate(self.epcs):
+            due = i % self.full_cover_rounds == self.rounds % self.full_cover_rounds
+            for _ in range(self._times_read(due)):
+                antenna, rssi = self._rng.randrange(1, self.antennas + 1), self._rng.randrange(-75, -35)
+                if epc not in self._buffer:
+                    self._buffer[epc] = [antenna, rssi, 0]
+                    self.buffered.append((self.rounds, epc.hex().upper()))
+                entry = self._buffer[epc]
+                entry[2] = min(entry[2] + 1, 255)
+                if rssi > entry[1]:
+                    entry[:2] = [antenna, rssi]
+                reads += 1
+        if not self._buffer:
+            self.send(frame(INVENTORY, bytes([0x36]), addr))  # no tag to operate on
+            return
+        self.send(inventory_reply_frame(1, len(self._buffer), max(1, reads * 10), reads, addr))
+
+    def _send_buffer(self, addr: int) -> None:
+        if not self._buffer:
+            self.send(frame(GET_BUFFER, bytes([BUFFER_EMPTY]), addr))
+            return
+        count, line = len(self._buffer), self.disconnects
+        for epc, (antenna, rssi, times) in list(self._buffer.items()):
+            if self.disconnects != line:
+                return  # the line dropped mid-reply: the host asks again
+            good = buffer_tag_frame(epc, count, antenna, rssi, times, self._rng.randrange(50), addr)
+            self.send(good, corrupt=good[:-1] + bytes([good[-1] ^ 0x5A]))
+
+    def _reset_buffer(self, addr: int) -> None:
+        self._buffer.clear()
+        self.send(frame(RESET_BUFFER, bytes([SUCCESS]), addr))
 
     def _times_read(self, due: bool) -> int:
         if not due and self._rng.random() >= self.read_chance:

@@ -11,6 +11,7 @@ strongest read), :func:`identify` (EPC → GTIN, serial, SKU), :func:`count_per_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -68,6 +69,7 @@ def identify(tags: pd.DataFrame, company_prefix: str = COMPANY_PREFIX) -> pd.Dat
                        sku_id=pd.array([d[2] for d in decoded], dtype="Int32"))
 
 
+@functools.lru_cache(maxsize=200_000)  # pure; a gateway reads the same tags round after round
 def _decode(epc: str, company_prefix: str) -> tuple[str | None, int | None, int | None]:
     try:
         sgtin = decode_sgtin96(epc)

@@ -572,6 +572,40 @@ DEVICE_LOGS = [
         ("status", "string", "match | missing | unexpected", False),
         ("run_id", "string", "the session that wrote the rows (filled by the session)"),
     ], key=("session_id", "sku_id")),
+    _t("raw", "rfid_tag_reads", "Tag reads the gateway (wb devices run) took from a reader's buffer (RFID网关读数): one "
+       "row per EPC per inventory round, journaled locally first (workbench.devices.gateway; a round written again "
+       "replaces itself, so read_id is unique).", [
+        ("read_id", "string", "the read's stable id: device/session/round/EPC", False),
+        ("session_id", "string", "the stocktake or receiving session of the store or zone", False),
+        ("device", "string", "the reader's name in the devices: settings", False),
+        ("zone", "string", "zone of the store the reader covers, if any"),
+        ("store_id", "int32", "location read", False),
+        ("round_no", "int32", "inventory round of the session, from 1", False),
+        ("epc", "string", "the tag's EPC", False),
+        ("gtin", "string", "GTIN-14 of an SGTIN-96; null for another kind of EPC"),
+        ("serial", "int64", "the unit's serial number in the SGTIN"),
+        ("sku_id", "int32", "item the GTIN stands for; null when not the chain's"),
+        ("antenna", "int8", "antenna of the strongest read (1-4)"),
+        ("rssi_dbm", "int16", "strongest signal (dBm)"),
+        ("times_read", "int16", "times the reader read it in the round"),
+        ("read_at", "timestamp", "when the gateway fetched it from the reader (UTC)", False),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("read_id",)),
+    _t("raw", "rfid_shipping_checks", "Shipping / receiving checks (智能出库 / 收货核对): a carton's RFID tags against "
+       "a transfer or a picking list, per SKU (workbench.devices.shipping; replaced per session_id).", [
+        ("session_id", "string", "the check (the device session's run id)", False),
+        ("check_date", "date", "day checked", False),
+        ("store_id", "int32", "location where the carton was checked", False),
+        ("direction", "string", "shipping | receiving", False),
+        ("reference", "string", "what it is checked against: transfer:ID or picking_list:FILE", False),
+        ("sku_id", "int32", "item; null for tags that are not the chain's"),
+        ("expected_qty", "int32", "units the transfer or list holds", False),
+        ("counted_qty", "int32", "distinct tags of the SKU read", False),
+        ("short_qty", "int32", "units expected, not found", False),
+        ("over_qty", "int32", "units found beyond those expected", False),
+        ("status", "string", "matched | short | over | wrong_item", False),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("session_id", "sku_id")),
     _t("raw", "scale_readings", "Scale readings (电子秤称重): a parcel's weight check or weighed goods, with the "
        "expected weight and tolerance when there is one (workbench.devices.weighing; replaced per session_id).", [
         ("session_id", "string", "the weighing session (the device session's run id)", False),
