@@ -130,7 +130,9 @@ def read_photo(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, s
             if probe.width * probe.height > MAX_PIXELS:
                 raise ValueError(f"the product photo has {probe.width * probe.height:,} pixels; at most {MAX_PIXELS:,}")
             image = probe.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise ValueError(f"the product photo has more than {MAX_PIXELS:,} pixels (at most {MAX_PIXELS:,})") from None
+    except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"the product photo is not a readable image ({type(exc).__name__})") from None
     return image, hashlib.sha256(data).hexdigest()
 

@@ -24,7 +24,7 @@ def _tokenizer():
     vocab = {c: i for i, c in enumerate(chars)}
     vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
     vocab.update({s: len(vocab) + i for i, s in enumerate(_SPECIALS)})
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=32)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
 def _components(seed: int) -> dict:
@@ -35,7 +35,7 @@ def _components(seed: int) -> dict:
     torch.manual_seed(seed)
     tokenizer = _tokenizer()
     text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37,
-                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=32,
+                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
                                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                                         pad_token_id=tokenizer.pad_token_id))
     unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4,
