@@ -24,9 +24,11 @@ def test_unknown_keys_and_bad_libraries_are_refused():
 
 def test_relative_paths_resolve_from_the_root_and_the_environment_overrides_the_weights(tmp_path, monkeypatch):
     s = studio_settings_from({"weights_dir": "w", "output_dir": "/abs/out"}, root=tmp_path)
-    assert s.weights_dir == tmp_path / "w" and str(s.output_dir) == "/abs/out"
+    assert s.weights_dir == tmp_path / "w" and str(s.output_dir) == "/abs/out" and s.model_name == "w"
+    assert s.with_(model_id="stabilityai/sd-turbo").model_name == "stabilityai/sd-turbo"
     monkeypatch.setenv("WB_STUDIO_WEIGHTS", str(tmp_path / "elsewhere"))
     assert load_studio_settings().weights_dir == tmp_path / "elsewhere"
+    assert load_studio_settings(weights_dir=tmp_path / "mine", steps=None, size="").weights_dir == tmp_path / "mine"
 
 
 def test_a_prompt_is_the_garment_in_the_chosen_look():

@@ -22,7 +22,7 @@ class StudioSettings:
     """Resolved ``studio:`` settings (paths absolute)."""
 
     weights_dir: Path
-    model_id: str
+    model_id: str | None
     output_dir: Path
     mode: str = "inpaint"
     size: int = 512
@@ -35,6 +35,11 @@ class StudioSettings:
     styles: dict[str, str] = dataclasses.field(default_factory=dict)
     scenes: dict[str, str] = dataclasses.field(default_factory=dict)
     pairings: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        """The model recorded with every image: ``studio.model_id``, else the weights folder's name."""
+        return self.model_id or Path(self.weights_dir).name
 
     def with_(self, **changes: Any) -> "StudioSettings":
         """A copy with some settings changed (a notebook's parameters, a test's tiny weights)."""
@@ -54,7 +59,7 @@ def studio_settings_from(raw: dict[str, Any], root: Path | None = None) -> Studi
     root = root or project_root()
     values = dict(raw)
     values.setdefault("weights_dir", "models/weights/sd-turbo")
-    values.setdefault("model_id", "unknown")
+    values.setdefault("model_id", None)
     values.setdefault("output_dir", "data/studio")
     for key in ("weights_dir", "output_dir"):
         path = Path(values[key]).expanduser()
@@ -62,10 +67,12 @@ def studio_settings_from(raw: dict[str, Any], root: Path | None = None) -> Studi
     return StudioSettings(**values)
 
 
-def load_studio_settings(config_file: Path | None = None) -> StudioSettings:
-    """``studio:`` of ``WB_CONFIG`` (else ``workbench/conf/workbench.yaml``); ``WB_STUDIO_WEIGHTS`` overrides the weights."""
+def load_studio_settings(config_file: Path | None = None, **overrides: Any) -> StudioSettings:
+    """``studio:`` of ``WB_CONFIG`` (else ``workbench/conf/workbench.yaml``); ``WB_STUDIO_WEIGHTS`` overrides the
+    weights, then ``overrides`` (a notebook's parameters; None or "" keeps the setting)."""
     path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
     raw = dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("studio") or {})
     if os.environ.get("WB_STUDIO_WEIGHTS"):
         raw["weights_dir"] = os.environ["WB_STUDIO_WEIGHTS"]
+    raw.update({k: v for k, v in overrides.items() if v not in (None, "")})
     return studio_settings_from(raw)

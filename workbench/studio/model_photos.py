@@ -157,7 +157,7 @@ def _parameters(settings: StudioSettings, request: PhotoRequest, prompt: str, so
             "pairing": request.look.pairing, "prompt": prompt, "negative_prompt": settings.negative_prompt,
             "mode": request.mode or settings.mode, "steps": settings.steps, "strength": settings.strength,
             "guidance_scale": settings.guidance_scale, "width": settings.size, "height": settings.size,
-            "model_id": settings.model_id, "weights_dir": str(settings.weights_dir), "source_sha256": source_sha,
+            "model_id": settings.model_name, "weights_dir": str(settings.weights_dir), "source_sha256": source_sha,
             "device": str(pipe.device), "dtype": str(pipe.dtype).removeprefix("torch.")}
 
 
