@@ -14,19 +14,22 @@ SKC = "24SS-DR0003-RED"  # a dress of the tiny chain (seed 42)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _offline_one_thread():
+def _offline_one_thread(tmp_path_factory):
+    """No download can reach the hub, one torch thread, and images never land in the checkout's data/."""
     import torch
 
-    saved = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"  # a download attempt fails instead of reaching the hub
+    env = {"HF_HUB_OFFLINE": "1", "WB_STUDIO_DIR": str(tmp_path_factory.mktemp("studio-default"))}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-    if saved is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
-    else:
-        os.environ["HF_HUB_OFFLINE"] = saved
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from workbench.studio.prompts import Look, compose_prompt, describe_garment
 
 def test_the_repository_settings_load_with_a_library_of_each_kind(tmp_path):
     s = load_studio_settings()
-    assert s.weights_dir.is_absolute() and s.output_dir.name == "studio"
+    assert s.weights_dir.is_absolute() and s.weights_dir.name == "sd-turbo"
     assert {"urban_female", "urban_male"} <= set(s.styles) and "city_street" in s.scenes and "office" in s.pairings
     assert s.mode == "inpaint" and s.guidance_scale == 0.0 and s.size % 8 == 0
 

@@ -68,11 +68,12 @@ def studio_settings_from(raw: dict[str, Any], root: Path | None = None) -> Studi
 
 
 def load_studio_settings(config_file: Path | None = None, **overrides: Any) -> StudioSettings:
-    """``studio:`` of ``WB_CONFIG`` (else ``workbench/conf/workbench.yaml``); ``WB_STUDIO_WEIGHTS`` overrides the
-    weights, then ``overrides`` (a notebook's parameters; None or "" keeps the setting)."""
+    """``studio:`` of ``WB_CONFIG`` (else ``workbench/conf/workbench.yaml``); ``WB_STUDIO_WEIGHTS`` and
+    ``WB_STUDIO_DIR`` override the weights and output folders, then ``overrides`` (a notebook's parameters; None or "" keeps the setting)."""
     path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
     raw = dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("studio") or {})
-    if os.environ.get("WB_STUDIO_WEIGHTS"):
-        raw["weights_dir"] = os.environ["WB_STUDIO_WEIGHTS"]
+    for key, env in (("weights_dir", "WB_STUDIO_WEIGHTS"), ("output_dir", "WB_STUDIO_DIR")):
+        if os.environ.get(env):
+            raw[key] = os.environ[env]
     raw.update({k: v for k, v in overrides.items() if v not in (None, "")})
     return studio_settings_from(raw)
