@@ -91,3 +91,10 @@ def test_decision_rules_are_pure():
     photos = pd.DataFrame({"photo_id": ["a"], "created_by": ["u_x"]})
     assert decision_problems("a", "approved", "", "u_y", photos) == []
     assert decision_problems("a", "approved", "x" * 1001, "u_y", photos) == ["a: the reason is 1001 characters; keep it under 1000"]
+
+
+def test_marketing_sees_the_catalogue_without_costs_and_no_sales(warehouse):
+    with wb.session("u_marketing", settings=warehouse) as s:
+        assert "unit_cost" not in s.table("products").columns and "colour" in s.table("products").columns
+        with pytest.raises(PermissionError):
+            s.table("sales")
