@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
@@ -18,18 +17,13 @@ def _offline_one_thread(tmp_path_factory):
     """No download can reach the hub, one torch thread, and images never land in the checkout's data/."""
     import torch
 
-    env = {"HF_HUB_OFFLINE": "1", "WB_STUDIO_DIR": str(tmp_path_factory.mktemp("studio-default"))}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HF_HUB_OFFLINE", "1")  # a download attempt fails instead of reaching the hub
+        env.setenv("WB_STUDIO_DIR", str(tmp_path_factory.mktemp("studio-default")))
+        yield
     torch.set_num_threads(threads)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,8 @@ def list_photos(status, skc_code, user, fmt) -> None:
 
     with _session(user) as s:
         queue = review_queue(s, status=status, skc_code=skc_code)
-    print_rows(queue.reindex(columns=_QUEUE).to_dict("records"), _QUEUE, fmt, title=f"{len(queue)} model photos")
+    shown = queue.reindex(columns=_QUEUE).astype(object)
+    print_rows(shown.where(shown.notna(), None).to_dict("records"), _QUEUE, fmt, title=f"{len(queue)} model photos")
 
 
 @studio.command("templates")
