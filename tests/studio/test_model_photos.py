@@ -121,6 +121,8 @@ def test_bad_photos_and_unknown_products_are_refused(studio, tiny_settings, tmp_
     for side in (8000, 30000):  # our limit; Pillow's decompression-bomb limit: refused before decoding
         with pytest.raises(ValueError, match="at most 40,000,000"):
             read_photo(_png_header(side, side))
+    with pytest.raises(ValueError, match="less than one denoising step would run"):
+        _shoot(studio.with_(steps=1, strength=0.5))
     with pytest.raises(ValueError, match="too small"):
         _shoot(studio, photo=Image.new("RGB", (8, 8)))
     with pytest.raises(ValueError, match="no garment found"):

@@ -40,7 +40,7 @@ def test_the_notebook_generates_and_queues_photos_with_the_tiny_pipeline(warehou
     assert any("image/png" in o.get("data", {}) for o in sheet.outputs)  # the images are shown
     provenance = _text(cells["provenance_table(photos)"])
     assert "mature_female" in provenance and "tiny-sd" in provenance  # the model: the weights folder's name
-    queue_text = _text(cells['review_queue(session, skc_code=skc_code)[["photo_id", "status", "variant", "seed", "style", "scene", "pairing", "created_by"]]'])
+    queue_text = _text(cells['review_queue(writer, skc_code=skc_code)[["photo_id", "status", "variant", "seed", "style", "scene", "pairing", "created_by"]]'])
     assert queue_text.count("pending") == 2 and "u_marketing" in queue_text
     with wb.session("u_marketing_lead", settings=warehouse) as s:
         queue = review_queue(s)

@@ -20,9 +20,11 @@ from .conftest import SKC
 @pytest.fixture
 def stored(studio, warehouse):
     """Three variants generated and stored by the content designer; their rows."""
-    with wb.session("u_marketing", settings=warehouse) as s:
+    with wb.session("u_marketing", settings=warehouse) as s:  # read-only: generating locks nothing
+        assert s.read_only
         photos = model_photos(s, sample_product_photo(), PhotoRequest(SKC, Look("urban_male", "cafe", "office"), n=3,
                                                                       seed=1), studio, source_name="dress.png")
+    with wb.session("u_marketing", settings=warehouse, read_only=False) as s:
         rows = save_photos(s, photos, studio.output_dir)
         again = save_photos(s, photos, studio.output_dir)
     assert len(rows) == 3 and again.empty  # a shoot stored twice is stored once
@@ -47,7 +49,7 @@ def test_every_photo_is_stored_with_its_provenance(stored, studio, warehouse):
 
 def test_a_reviewer_approves_and_rejects_and_only_approved_photos_are_for_use(stored, warehouse):
     ids = stored["photo_id"].tolist()
-    with wb.session("u_marketing_lead", settings=warehouse) as s:
+    with wb.session("u_marketing_lead", settings=warehouse, read_only=False) as s:
         decide(s, ids[:2], "approved")
         decide(s, [ids[2]], "rejected", "  the collar is deformed ")
         decide(s, [ids[1]], "rejected", "second look: wrong sleeve length")  # a change of mind: a new row
@@ -67,7 +69,7 @@ def test_a_reviewer_approves_and_rejects_and_only_approved_photos_are_for_use(st
 
 def test_bad_decisions_are_refused_and_nothing_is_written(stored, warehouse):
     ids = stored["photo_id"].tolist()
-    with wb.session("u_marketing_lead", settings=warehouse) as s:
+    with wb.session("u_marketing_lead", settings=warehouse, read_only=False) as s:
         with pytest.raises(ValueError, match="a reason is required to reject"):
             decide(s, ids[:1], "rejected", "  ")
         with pytest.raises(ValueError, match="unknown decision 'maybe'"):
@@ -78,7 +80,7 @@ def test_bad_decisions_are_refused_and_nothing_is_written(stored, warehouse):
         with pytest.raises(ValueError, match="nothing to decide"):
             decide(s, [], "approved")
         assert not s.table_exists("raw.model_photo_decisions")
-    with wb.session("u_marketing", settings=warehouse) as s:  # four eyes: not one's own shoot
+    with wb.session("u_marketing", settings=warehouse, read_only=False) as s:  # four eyes: not one's own shoot
         with pytest.raises(ValueError, match="u_marketing generated this photo; another person must review it"):
             decide(s, ids[:1], "approved")
     with wb.session("u_analyst", settings=warehouse) as s, pytest.raises(PermissionError):

@@ -19,10 +19,11 @@ _QUEUE = ["photo_id", "status", "skc_code", "variant", "seed", "style", "scene",
           "created_by", "decided_by", "reason"]
 
 
-def _session(user: str):
+def _session(user: str, write: bool = False):
+    """The user's session; ``write=True`` opens it read-write (the marketing role opens read-only by default)."""
     import workbench as wb
 
-    return wb.session(user, entry_point="cli")
+    return wb.session(user, entry_point="cli", read_only=False if write else None)
 
 
 @click.group()
@@ -67,9 +68,10 @@ def generate(skc_code, photo, style, scene, pairing, n, seed, mode, weights_dir,
 
     settings = load_studio_settings(weights_dir=weights_dir, size=size, steps=steps)
     started = time.perf_counter()
-    with _session(user) as s:
+    with _session(user) as s:  # generating holds no write lock on the warehouse
         photos = model_photos(s, photo, PhotoRequest(skc_code, Look(style, scene, pairing), n=n, seed=seed, mode=mode),
                               settings)
+    with _session(user, write=True) as s:
         saved = save_photos(s, photos, settings.output_dir)
     rows = [{**p.provenance, "image_path": str(settings.output_dir / f"{skc_code}/{p.photo_id}.png")} for p in photos]
     print_rows(rows, ["photo_id", "variant", "seed", "model_id", "device", "image_path"], fmt,
@@ -94,7 +96,7 @@ def review(photo_ids, decision, reason, user) -> None:
 
     if decision is None:
         raise ValueError("say --approve or --reject")
-    with _session(user) as s:
+    with _session(user, write=True) as s:
         rows = decide(s, photo_ids, decision, reason)
     click.echo(f"{len(rows)} photo(s) {decision} by {user}")
 

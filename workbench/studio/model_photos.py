@@ -167,6 +167,9 @@ def generate_model_photos(pipe, settings: StudioSettings, request: PhotoRequest,
     import torch
 
     problems = request.problems()
+    if int(settings.steps * settings.strength) < 1:
+        problems.append(f"studio.steps x studio.strength is {settings.steps} x {settings.strength}: "
+                        "less than one denoising step would run; raise either")
     if problems:
         raise ValueError("; ".join(problems))
     canvas = prepare_photo(photo, settings.size)
