@@ -71,3 +71,18 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str] | None, fmt: str =
             table.add_row(*(shown(r[c]) for c in columns))
         # Piped or captured output gets a wide console, so names are not folded mid-word.
         Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def refusing(*errors: type[BaseException]):
+    """A decorator for a command: ``errors`` (expected failures) become a one-line :class:`Refused`."""
+    import functools
+
+    def wrap(func):
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except errors as err:
+                raise Refused(str(err).strip() or type(err).__name__) from None
+        return run
+    return wrap

@@ -624,6 +624,53 @@ DEVICE_LOGS = [
     ], key=("session_id", "reading_no")),
 ]
 
+# AI model photos (AI模特, workbench.studio): every generated image with its provenance, and the review's
+# decisions on them. Both append-only (raw data is never edited): a photo is written once (its id is a hash
+# of everything that made it, so generating it again adds nothing); a change of mind is a new decision row and
+# the latest per photo wins. Only approved photos are for use (workbench.studio.review.photos_for_use).
+STUDIO_LOGS = [
+    _t("raw", "model_photos", "Generated model photos (AI模特图) with their provenance: prompt, parameters, model, "
+       "seed, source product; written once per photo_id (workbench.studio.review).", [
+        ("photo_id", "string", "hash of the source photo, model, prompt, parameters and seed", False),
+        ("skc_code", "string", "the product (style-colour, 款色) the photo shows", False),
+        ("style", "string", "model style key (studio.styles)", False),
+        ("scene", "string", "scene key (studio.scenes)", False),
+        ("pairing", "string", "pairing key (studio.pairings)", False),
+        ("prompt", "string", "the prompt as sent to the model", False),
+        ("negative_prompt", "string", "the negative prompt"),
+        ("mode", "string", "inpaint (garment kept) | img2img", False),
+        ("steps", "int16", "denoising steps", False),
+        ("strength", "float64", "share of the source repainted", False),
+        ("guidance_scale", "float64", "classifier-free guidance (0 for SD-Turbo)", False),
+        ("width", "int32", "pixels", False),
+        ("height", "int32", "pixels", False),
+        ("seed", "int64", "the variant's seed: the same request and seed make the same image", False),
+        ("variant", "int16", "variant number in its request, from 0", False),
+        ("garment_share", "float64", "share of the picture kept as garment (inpaint), else null"),
+        ("model_id", "string", "which weights (studio.model_id)", False),
+        ("weights_dir", "string", "the weights folder used"),
+        ("device", "string", "cpu | cuda:N", False),
+        ("dtype", "string", "float32 | float16", False),
+        ("source_image", "string", "the product photo's file name, if from a file"),
+        ("source_sha256", "string", "SHA-256 of the product photo's bytes", False),
+        ("image_path", "string", "the generated PNG, relative to studio.output_dir", False),
+        ("image_sha256", "string", "SHA-256 of the PNG's bytes", False),
+        ("created_by", "string", "user who generated it", False),
+        ("created_at", "timestamp", "when (UTC)", False),
+        ("run_id", "string", "session that wrote the row (filled by the session)"),
+    ], key=("photo_id",)),
+    _t("raw", "model_photo_decisions", "Review of generated model photos (AI模特图审核): approve or reject with a "
+       "reason, append-only; the latest row per photo wins (workbench.studio.review).", [
+        ("photo_id", "string", "the photo (raw.model_photos)", False),
+        ("decision", "string", "approved | rejected", False),
+        ("reason", "string", "why (required to reject)"),
+        ("decided_by", "string", "reviewer (not the user who generated the photo)", False),
+        ("decided_role", "string", "the reviewer's role when deciding", False),
+        ("decided_at", "timestamp", "when (UTC)", False),
+        ("run_id", "string", "session that wrote the row (filled by the session)"),
+    ], key=("photo_id", "decided_at")),
+]
+
 # Rollups (pre-aggregations, 预聚合) the metrics layer answers dashboards from
 # (workbench.metrics.preagg declares them; the daily pipeline rebuilds them, replacing each whole).
 # Every rollup keeps the location (store_id), so row policies filter it like the facts; the sales
@@ -729,7 +776,7 @@ OPS = [
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
 OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
 OPERATIONS: dict[str, TableSpec] = {t.qualified: t for t in OPS}
-LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS + DEVICE_LOGS}  # raw logs the workbench writes
+LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS + DEVICE_LOGS + STUDIO_LOGS}  # raw logs the workbench writes
 
 
 def spec(name: str) -> TableSpec:
