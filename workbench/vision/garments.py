@@ -183,11 +183,11 @@ def _draw_accessory(image: np.ndarray, g: Garment, a: Accessory) -> None:
     if len(ys) == 0:
         return
     if a.kind == "button":
-        light = sum(g.colour) < 300
-        image[m] = (225, 228, 230) if light else (30, 30, 35)
+        colour = _contrasting_button(g)
+        image[m] = colour
         cy, cx = int(ys.mean()), int(xs.mean())
         for dx in (-2, 2):
-            cv2.circle(image, (cx + dx, cy), 1, (90, 90, 90) if light else (150, 150, 150), -1)
+            cv2.circle(image, (cx + dx, cy), 1, (90, 90, 90) if sum(colour) > 300 else (150, 150, 150), -1)
     elif a.kind == "belt":
         image[m] = (30, 45, 70) if sum(g.colour) > 250 else (150, 170, 200)
         cx = SIZE // 2
@@ -198,3 +198,13 @@ def _draw_accessory(image: np.ndarray, g: Garment, a: Accessory) -> None:
         image[m] = (245, 245, 240)
         for row in range(int(ys.min()) + 3, int(ys.max()), 3):
             image[row, int(xs.min()) + 2:int(xs.max()) - 2] = (60, 60, 60)
+
+
+BUTTON_COLOURS = ((225, 228, 230), (30, 30, 35), (40, 170, 210), (40, 40, 170))
+
+
+def _contrasting_button(g: Garment) -> tuple[int, int, int]:
+    """The button colour farthest from both the fabric and its print (a button must show to be checked)."""
+    def gap(c: tuple[int, int, int]) -> int:
+        return min(int(np.abs(np.subtract(c, g.colour)).sum()), int(np.abs(np.subtract(c, g.print_colour)).sum()))
+    return max(BUTTON_COLOURS, key=gap)

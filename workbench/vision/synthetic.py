@@ -153,7 +153,7 @@ def _stain(image: np.ndarray, mask: np.ndarray, garment: Garment, rng: np.random
     return np.clip(mixed, 0, 255).astype(np.uint8)
 
 
-STAIN_COLOURS = ((40, 70, 110), (50, 30, 120), (30, 40, 45), (130, 50, 30), (40, 110, 60), (60, 150, 200))
+STAIN_COLOURS = ((40, 70, 110), (50, 30, 120), (55, 70, 85), (130, 50, 30), (40, 110, 60), (60, 150, 200))
 
 
 def _contrasting(base: tuple[int, int, int], rng: np.random.Generator) -> tuple[int, int, int]:
