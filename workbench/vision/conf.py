@@ -40,6 +40,7 @@ class SearchSettings:
     colour_weight: float = 1.0
     texture_weight: float = 0.5
     shape_weight: float = 0.3
+    rerank: int = 40                    # nearest candidates re-ranked by verified ORB matches
 
 
 def vision_section(config_file: Path | None = None) -> dict[str, Any]:
