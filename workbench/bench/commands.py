@@ -325,3 +325,5 @@ from workbench.dashboard.bench import command as _dashboard_bench  # noqa: E402 
 bench.add_command(_dashboard_bench)
 from workbench.members.bench import command as _members_bench  # noqa: E402  (wb bench members)
 bench.add_command(_members_bench)
+from workbench.vision.bench import command as _vision_bench  # noqa: E402  (wb bench vision)
+bench.add_command(_vision_bench)

@@ -230,7 +230,7 @@ def calibrate(scores: Sequence[dict[str, float]], labels: Sequence[frozenset[str
 
 
 def _best_threshold(values: np.ndarray, truth: np.ndarray) -> float:
-    candidates = np.unique(values)
+    candidates = np.unique(values[np.isfinite(values)])
     if len(candidates) < 2 or not truth.any() or truth.all():
         raise ValueError("calibration needs cases with and without each defect type")
     mids = (candidates[:-1] + candidates[1:]) / 2
