@@ -86,7 +86,7 @@ def measure(reference: np.ndarray, photo: np.ndarray, accessories: Sequence[tupl
         raise InspectionError(f"the photo does not match the reference ({unexplained[body > 0].mean():.0%} of the "
                               "garment differs): another product, or another colour of it?")
     inner = (cv2.erode(body, np.ones((7, 7), np.uint8)) > 0) & ~(zone > 0)  # the edge: misalignment, not damage
-    stains, holes = _split(unexplained & inner, _hole_like(warped, expected, table))
+    stains, holes = _split(unexplained & inner, warped, expected, table)
     shares = tuple(float(unexplained[m > 0].mean()) if (m > 0).any() else 0.0 for m in masks)
     area = float((body > 0).sum())
     scores = {"stain": _largest(stains) / area, "hole": _largest(holes) / area,
@@ -145,20 +145,32 @@ def _unexplained(photo: np.ndarray, expected: np.ndarray, tolerance: float) -> n
     return outside.sum(axis=2) > tolerance
 
 
-def _hole_like(photo: np.ndarray, expected: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """The table under the photo's light, or dark where the fabric is not."""
+def _split(unexplained: np.ndarray, photo: np.ndarray, expected: np.ndarray,
+           table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(stains, holes), region by region: a region whose core moved most of the way from the fabric's
+    colour to the table's (the table shows through) or went dark on a light fabric is a hole, its frayed
+    and shadowed rim with it; any other region is a stain."""
+    regions = _clean(unexplained)
+    n, labels = cv2.connectedComponents(regions, connectivity=8)
     seen = cv2.GaussianBlur(photo, (0, 0), 1.0).astype(np.float32)
-    near_table = np.abs(seen - table).sum(axis=2) < 60
-    dark = (seen.max(axis=2) < 50) & (expected.max(axis=2) > 110)
-    return near_table | dark
+    stains, holes = np.zeros_like(regions), np.zeros_like(regions)
+    for i in range(1, n):
+        region = labels == i
+        core = _core(region)
+        (holes if _is_hole(seen[core], expected[core], table[core]) else stains)[region] = 255
+    return stains, holes
 
 
-def _split(unexplained: np.ndarray, hole_like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(stains, holes): a hole's frayed, shadowed rim is part of the hole, not a stain beside it."""
-    holes = _clean(unexplained & hole_like)
-    rim = cv2.dilate(holes, np.ones((7, 7), np.uint8)) > 0
-    stains = unexplained & ~hole_like
-    return _clean(stains & ~rim), _clean(unexplained & (hole_like | (rim & stains)))
+def _core(region: np.ndarray) -> np.ndarray:
+    inner = cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return inner if inner.sum() >= 4 else region
+
+
+def _is_hole(seen: np.ndarray, expected: np.ndarray, table: np.ndarray) -> bool:
+    s, e, t = (np.median(v, axis=0) for v in (seen, expected, table))
+    to_table, from_fabric = np.abs(s - t).sum(), np.abs(e - t).sum()
+    dark = s.max() < 50 and e.max() > 110
+    return bool(dark or to_table < 0.35 * from_fabric or to_table < 30)
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:

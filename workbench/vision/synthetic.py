@@ -147,7 +147,7 @@ def _blob(allowed: np.ndarray, rng: np.random.Generator, radius: tuple[int, int]
 
 def _stain(image: np.ndarray, mask: np.ndarray, garment: Garment, rng: np.random.Generator) -> np.ndarray:
     """A colour blob with soft edges: coffee, wine, grease, ink or grass, mixed into the fabric."""
-    colour = _contrasting(garment.colour, rng)
+    colour = _contrasting(garment, rng)
     alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), 2.0) * rng.uniform(0.55, 0.8)
     mixed = image.astype(np.float32) * (1 - alpha[..., None]) + np.float32(colour) * alpha[..., None]
     return np.clip(mixed, 0, 255).astype(np.uint8)
@@ -156,13 +156,16 @@ def _stain(image: np.ndarray, mask: np.ndarray, garment: Garment, rng: np.random
 STAIN_COLOURS = ((40, 70, 110), (50, 30, 120), (55, 70, 85), (130, 50, 30), (40, 110, 60), (60, 150, 200))
 
 
-def _contrasting(base: tuple[int, int, int], rng: np.random.Generator) -> tuple[int, int, int]:
-    """A stain colour far enough from the fabric's to be seen (a stain the eye cannot see is not planted)."""
-    order = rng.permutation(len(STAIN_COLOURS))
-    for i in order:
-        if np.abs(np.subtract(STAIN_COLOURS[i], base)).sum() > 160:
+def _contrasting(garment: Garment, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A stain colour far enough from the fabric's and its print's to be seen (a stain the eye cannot see
+    is not planted)."""
+    def gap(c: tuple[int, int, int]) -> int:
+        return min(int(np.abs(np.subtract(c, garment.colour)).sum()),
+                   int(np.abs(np.subtract(c, garment.print_colour)).sum()) if garment.print_kind != "plain" else 999)
+    for i in rng.permutation(len(STAIN_COLOURS)):
+        if gap(STAIN_COLOURS[i]) > 160:
             return STAIN_COLOURS[i]
-    return STAIN_COLOURS[int(np.argmax([np.abs(np.subtract(c, base)).sum() for c in STAIN_COLOURS]))]
+    return max(STAIN_COLOURS, key=gap)
 
 
 def _hole(image: np.ndarray, mask: np.ndarray, garment: Garment, rng: np.random.Generator) -> np.ndarray:
