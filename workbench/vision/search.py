@@ -7,7 +7,8 @@ histogram (colour), a histogram of gradient magnitudes and of local orientations
 one (texture: the print, rotation-invariant) and Hu moments of the silhouette (shape). A query is the same
 vector; the nearest neighbours are one matrix product (numpy). The closest ``rerank`` candidates are then
 re-ranked by ORB feature matches verified by a RANSAC homography (the print and the accessories in
-place), which settles near-twins that colour and texture histograms cannot tell apart.
+place), which settles near-twins that colour and texture histograms cannot tell apart; the verification
+stops at the first candidate with :data:`SURE_INLIERS` matches.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workbench.vision.conf import SearchSettings
 __all__ = ["SearchIndex", "build_index", "describe", "search"]
 
 SIDE = 160
+SURE_INLIERS = 30  # verified matches beyond which a candidate is taken as the item (another SKC gets a handful)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,10 @@ def search(index: SearchIndex, photo: np.ndarray, k: int | None = None) -> list[
     near = np.argpartition(dist, n - 1)[:n]
     near = near[np.argsort(dist[near])]
     query, matcher = _features(photo), cv2.BFMatcher(cv2.NORM_HAMMING)
-    inliers = np.array([_verified(query, index.features[i], matcher) for i in near], float)
+    inliers = np.zeros(len(near))
+    for j, i in enumerate(near):
+        inliers[j] = _verified(query, index.features[i], matcher)
+        if inliers[j] >= SURE_INLIERS:
+            break  # the item itself: the rest keep their descriptor order
     order = np.lexsort((dist[near], -inliers))[:k]
     return [(index.skcs[near[j]], float(inliers[j])) for j in order]
