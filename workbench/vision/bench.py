@@ -47,6 +47,7 @@ def measure(cases: int, catalogue: int, queries: int, seed: int) -> BenchReport:
 
     cv2.setNumThreads(1)
     report = BenchReport("vision", f"c{cases}-k{catalogue}-q{queries}", seed)
+    report.machine.update(opencv=cv2.__version__, cases_per_split=cases, catalogue=catalogue, queries=queries)
     calib = synthetic.inspection_cases(cases, seed)
     test = synthetic.inspection_cases(cases, seed + 1)
     calib_scores, _, _ = _scores(calib, "calibrate")

@@ -25,9 +25,9 @@ SECTIONS = ("inspection", "search")
 @dataclass(frozen=True)
 class InspectionRules:
     """Thresholds of returns inspection (返货检查); the ``*_min_*`` ones calibrated by ``wb bench vision``."""
-    stain_min_share: float = 0.0011     # largest stain region, share of the garment, to count as a stain
-    hole_min_share: float = 0.0042      # largest hole region, share of the garment, to count as a hole
-    missing_min_share: float = 0.35     # share of an accessory's region that differs, to count it missing
+    stain_min_share: float = 0.00065     # largest stain region, share of the garment, to count as a stain
+    hole_min_share: float = 0.00103      # largest hole region, share of the garment, to count as a hole
+    missing_min_share: float = 0.133    # share of an accessory's region that differs, to count it missing
     reject_hole_share: float = 0.0      # a hole at least this large rejects the item (0: any hole)
     reject_stain_share: float = 0.02    # a stain at least this large rejects it; smaller ones make B-goods
     pixel_tolerance: float = 45.0       # summed BGR difference beyond the reference's local range
