@@ -84,7 +84,8 @@ def measure(cases: int, catalogue: int, queries: int, seed: int) -> BenchReport:
               help="Returns per split (calibration, test): clean, stain, hole, missing accessory in turn.")
 @click.option("--catalogue", type=click.IntRange(5, 100_000), default=2000, show_default=True,
               help="SKCs in the generated catalogue the photo search indexes.")
-@click.option("--queries", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option("--queries", type=click.IntRange(1, 100_000), default=300, show_default=True,
+              help="Staff photos of catalogue items (angle, crop, light) the search answers.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Where to write the JSON results.")
 def command(cases: int, catalogue: int, queries: int, seed: int, json_path: Path | None) -> None:
