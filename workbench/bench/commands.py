@@ -327,3 +327,5 @@ from workbench.members.bench import command as _members_bench  # noqa: E402  (wb
 bench.add_command(_members_bench)
 from workbench.devices.bench import command as _devices_bench  # noqa: E402  (wb bench devices)
 bench.add_command(_devices_bench)
+from workbench.vision.bench import command as _vision_bench  # noqa: E402  (wb bench vision)
+bench.add_command(_vision_bench)

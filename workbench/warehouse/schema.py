@@ -671,6 +671,33 @@ STUDIO_LOGS = [
     ], key=("photo_id", "decided_at")),
 ]
 
+# Returns inspection (workbench.vision): one row per returned unit inspected by machine vision (智能返货检查),
+# written by the DC (warehouse role) or an inspection station (device role) through the door, replaced per
+# batch_id (the session's run id) so a retried write never double-counts. defect_type uses core.b_goods's
+# words, so the B-goods flow (workbench.finance.b_goods) can take the b_goods rows as flag events.
+INSPECTION_LOGS = [
+    _t("raw", "return_inspections", "Returned items inspected by machine vision (智能返货检查): the decision "
+       "(accept | b_goods | reject), the defects found, a score per defect type and the reason "
+       "(workbench.vision.output; replaced per batch_id).", [
+        ("batch_id", "string", "the inspection batch (the session's run id)", False),
+        ("inspection_no", "int32", "item within the batch, from 1", False),
+        ("inspected_at", "timestamp", "when (UTC)", False),
+        ("store_id", "int32", "location that inspected the return (the DC or a store)", False),
+        ("sku_id", "int32", "item returned", False),
+        ("decision", "string", "accept | b_goods (次品) | reject (not resellable)", False),
+        ("defect_type", "string", "the main defect, in core.b_goods's words: stain | hole | missing_accessory; "
+         "null when accepted"),
+        ("defects", "string", "every defect found, comma-separated"),
+        ("stain_score", "float64", "largest stain region, share of the garment's area"),
+        ("hole_score", "float64", "largest hole region, share of the garment's area"),
+        ("missing_accessory_score", "float64", "worst share of a declared accessory's region that differs"),
+        ("reason", "string", "the decision in words"),
+        ("photo_ref", "string", "where the photo is kept (a path or an object key)"),
+        ("alignment", "string", "orb | silhouette: how the photo was aligned to the reference"),
+        ("run_id", "string", "the session that wrote the rows (filled by the session)"),
+    ], key=("batch_id", "inspection_no")),
+]
+
 # Rollups (pre-aggregations, 预聚合) the metrics layer answers dashboards from
 # (workbench.metrics.preagg declares them; the daily pipeline rebuilds them, replacing each whole).
 # Every rollup keeps the location (store_id), so row policies filter it like the facts; the sales
@@ -776,7 +803,7 @@ OPS = [
 TABLES: dict[str, TableSpec] = {t.qualified: t for t in CORE + TRUTH}
 OUTPUTS: dict[str, TableSpec] = {t.qualified: t for t in MARTS}
 OPERATIONS: dict[str, TableSpec] = {t.qualified: t for t in OPS}
-LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS + DEVICE_LOGS + STUDIO_LOGS}  # raw logs the workbench writes
+LOGS: dict[str, TableSpec] = {t.qualified: t for t in DECISION_LOGS + DEVICE_LOGS + STUDIO_LOGS + INSPECTION_LOGS}  # raw logs the workbench writes
 
 
 def spec(name: str) -> TableSpec:
