@@ -110,3 +110,17 @@ def test_a_small_bench_writes_the_json(tmp_path):
     data = json.loads(out.read_text())
     metrics = {(r["metric"], r["level"]) for r in data["results"]}
     assert data["bench"] == "vision" and ("precision", "hole") in metrics and ("top1", None) in metrics
+
+
+def test_a_photo_of_another_product_is_refused_not_inspected():
+    """A return photographed against the wrong SKC's reference: a clear error, never a verdict on the wrong item."""
+    items = synthetic.catalogue(6, 31)
+    refused = 0
+    for reference_item, photographed in zip(items, items[1:] + items[:1]):
+        photo = synthetic.photograph(render(photographed)[0], np.random.default_rng(7)).image
+        try:
+            inspect(render(reference_item)[0], photo, _accessories(reference_item), RULES)
+        except InspectionError as err:
+            refused += 1
+            assert "another product" in str(err) or "does not fit" in str(err) or "cannot align" in str(err)
+    assert refused == len(items)
