@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("workbench.tracking.commands:models", "List registered models; review a challenger against the champion."),
     "devices": ("workbench.devices.commands:devices", "Shop-floor devices: scale readings, RFID stocktakes, simulated devices on a pty."),
     "members": ("workbench.members.commands:members", "Members: RFM segments, lifetime value, BG/NBD holdout, reactivation call lists."),
+    "vision": ("workbench.vision.commands:vision", "Returns inspection (accept / B-goods / reject) and photo search on the catalogue's photos."),
     "studio": ("workbench.studio.commands:studio", "AI model photos (AI模特): generate from a product photo, review, list those for use."),
     "forecast": ("workbench.forecasting.commands:forecast", "Train, score (write marts.forecast) and show the demand forecast."),
     "pipelines": ("workbench.pipelines.commands:pipelines", "List, show and validate the scheduled pipelines (pipelines/*.yaml)."),

@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 
 import yaml
 
-from workbench.config import CONF_DIR
+from workbench.config import CONF_DIR, project_root
 
-__all__ = ["InspectionRules", "SearchSettings", "load_inspection_rules", "load_search_settings", "vision_section"]
+__all__ = ["InspectionRules", "SearchSettings", "load_inspection_rules", "load_search_settings", "vision_section",
+           "vision_folders"]
 
 T = TypeVar("T")
-SECTIONS = ("inspection", "search")
+SECTIONS = ("inspection", "search", "catalogue_dir", "photos_dir")
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,11 @@ def load_inspection_rules(config_file: Path | None = None) -> InspectionRules:
 
 def load_search_settings(config_file: Path | None = None) -> SearchSettings:
     return settings_from(SearchSettings, vision_section(config_file).get("search"), "vision.search")
+
+
+def vision_folders(config_file: Path | None = None) -> tuple[Path, Path]:
+    """The catalogue's reference photos (``vision.catalogue_dir``) and where photos of items arrive
+    (``vision.photos_dir``, the only other folder photos are read from); relative to the project."""
+    raw = vision_section(config_file)
+    folders = (raw.get("catalogue_dir") or "data/vision/catalogue", raw.get("photos_dir") or "data/vision/photos")
+    return tuple(p if p.is_absolute() else project_root() / p for p in map(Path, folders))  # type: ignore[return-value]
