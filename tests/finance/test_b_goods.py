@@ -110,3 +110,25 @@ def test_the_mart_is_replaced_per_as_of(tiny_settings, tmp_path):
         stored = s.table(MART).to_pandas()
     assert first == again > 0 and len(stored) == first  # replaced, not doubled
     assert "cost_value" not in stored and (stored["as_of"] == pd.Timestamp(AS_OF)).all()
+
+
+def test_a_return_machine_vision_made_b_goods_dates_its_unit(tiny_settings, tmp_path):
+    """An inspection (raw.return_inspections) is a flag event: the unit it flagged is young, so not marked down yet."""
+    from workbench.vision.output import write_inspections
+
+    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit")
+    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
+    with wb.session("u_finance", settings=settings) as s:
+        before = b_goods_report(s, AS_OF).to_pandas()
+    item = before.groupby(["store_id", "sku_id"])["units"].sum().idxmax()  # an item with old B-goods on hand
+    row = {"inspected_at": dt.datetime(2025, 12, 20, 15, 0), "store_id": int(item[0]), "sku_id": int(item[1]),
+           "decision": "b_goods", "defect_type": "stain", "defects": "stain", "stain_score": 0.004, "hole_score": 0.0,
+           "missing_accessory_score": 0.0, "reason": "B-goods: stain", "photo_ref": None, "alignment": "orb"}
+    with wb.session("u_admin", settings=settings, read_only=False) as s:
+        assert write_inspections(s, [row, row | {"decision": "accept", "defect_type": None, "defects": None}]) == 2
+    with wb.session("u_finance", settings=settings) as s:
+        after = b_goods_report(s, AS_OF).to_pandas()
+    units = lambda frame: frame.set_index(["store_id", "sku_id"])["units"].groupby(level=[0, 1]).sum()  # noqa: E731
+    assert units(after)[item] == units(before)[item] - 1  # the newest unit is ten days old: too young to mark down
+    others = units(before).drop(item)
+    assert units(after).drop(item).reindex(others.index).equals(others)  # the accepted return flags nothing

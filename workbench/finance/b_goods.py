@@ -11,7 +11,8 @@ Defective units (quality B in ``core.inventory``) lose value while they wait. Th
 - ``sell_through``: per channel, the share of the units expected to sell at that price.
 
 ``expected_recovery`` = units × suggested price × expected sell-through. The age of the units on hand
-is FIFO over the flag events at the location, like the stock age (:func:`workbench.finance.stock_age.fifo_ages`):
+is FIFO over the flag events at the location (``core.b_goods``, and the returns machine vision made
+B-goods: ``raw.return_inspections``), like the stock age (:func:`workbench.finance.stock_age.fifo_ages`):
 the units on hand are the latest flagged; units no flag event there covers (moved after flagging) are
 dated on the first snapshot, a lower bound. One row per location × SKU × depth band; pure, so the same
 stock gives the same suggestions on every run.
@@ -30,12 +31,13 @@ from workbench.dates import parse_day
 from workbench.finance.conf import check_fields, finance_section
 from workbench.finance.stock_age import fifo_ages, snapshot_on
 
-__all__ = ["BGoodsRules", "load_rules", "rules_from", "markdown_suggestions", "b_goods_report",
+__all__ = ["BGoodsRules", "load_rules", "rules_from", "markdown_suggestions", "b_goods_report", "flag_events",
            "write_b_goods_markdown", "MART", "CHANNELS"]
 
 FIELDS = ("min_age_months", "depth_by_age", "online_from_price", "sell_through")
 CHANNELS = ("outlet", "online")
 MART = "marts.b_goods_markdown"
+INSPECTIONS = "raw.return_inspections"  # the machine-vision verdicts on returns (workbench.vision.output)
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -124,10 +126,22 @@ def b_goods_report(session: Any, as_of: Any, rules: BGoodsRules | None = None) -
     inventory = session.table("core.inventory")
     day = snapshot_on(inventory, as_of)
     b_stock = inventory.filter((inventory.snapshot_date == day) & (inventory.quality == "B"))
+    aged = fifo_ages(b_stock, flag_events(session, day), inventory.snapshot_date.min().execute())
+    return markdown_suggestions(aged, session.table("core.products"), rules or load_rules())
+
+
+def flag_events(session: Any, day: Any) -> ir.Table:
+    """When units were flagged B (``store_id``, ``sku_id``, ``receive_date``, ``qty``): ``core.b_goods``, and the
+    returns machine vision made B-goods or rejected up to ``day`` (``raw.return_inspections``, 智能返货检查),
+    where that log exists and the session may read it."""
     flags = session.table("core.b_goods")
     events = flags.select("store_id", "sku_id", receive_date=flags.flagged_date, qty=flags.qty)
-    aged = fifo_ages(b_stock, events, inventory.snapshot_date.min().execute())
-    return markdown_suggestions(aged, session.table("core.products"), rules or load_rules())
+    if session.config.read_decision(session.role, INSPECTIONS) is not None or not session.table_exists(INSPECTIONS):
+        return events
+    seen = session.table(INSPECTIONS)
+    seen = seen.filter(seen.decision.isin(["b_goods", "reject"]) & (seen.inspected_at.date() <= day))
+    found = seen.select("store_id", "sku_id", receive_date=seen.inspected_at.date(), qty=ibis.literal(1))
+    return events.union(found.cast(events.schema()))
 
 
 def write_b_goods_markdown(session: Any, as_of: Any, rules: BGoodsRules | None = None) -> int:
