@@ -109,7 +109,13 @@ def metrics(ctx: click.Context, as_json: bool) -> None:
 @metrics.command("dimensions")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def dimensions(as_json: bool) -> None:
-    """List the dimensions metrics can be cut (--by) and filtered (--where) by."""
+    """List the dimensions metrics can be cut (--by) and filtered (--where) by.
+
+    \b
+    Examples:
+      wb metrics dimensions
+      wb metrics dimensions --json
+    """
     from workbench.metrics.dimensions import DIMENSIONS
 
     rows = [{"dimension": d.name, "kind": d.kind + (f" ({d.level})" if d.level else ""), "type": d.dtype,
@@ -184,7 +190,13 @@ def rollups_build(as_of: str | None, names: tuple[str, ...], user: str) -> None:
 @rollups.command("list")
 @click.option("--user", "-u", default="u_hq", show_default=True, help="Read as this user.")
 def rollups_list(user: str) -> None:
-    """List the built rollups (marts.rollups): grain, as-of date, rows."""
+    """List the built rollups (marts.rollups): grain, as-of date, rows.
+
+    \b
+    Examples:
+      wb rollups list
+      wb rollups list --user u_region_east
+    """
     from workbench.metrics.preagg import CATALOG
 
     try:

@@ -125,7 +125,12 @@ def list_photos(status, skc_code, user, fmt) -> None:
 @studio.command("templates")
 @refusing(*_EXPECTED)
 def templates() -> None:
-    """The prompt library (studio: in workbench.yaml): model styles, scenes and pairings."""
+    """The prompt library (studio: in workbench.yaml): model styles, scenes and pairings.
+
+    \b
+    Examples:
+      wb studio templates
+    """
     from workbench.studio import load_studio_settings
 
     s = load_studio_settings()
