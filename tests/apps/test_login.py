@@ -48,6 +48,19 @@ def test_set_password_replaces_one_hash_and_keeps_the_rest(logins_file):
     assert logins.oauth == {"anna@example.com": "u_region_east"}
 
 
+def test_set_password_keeps_the_comments_of_the_file(tmp_path):
+    path = tmp_path / "logins.yaml"
+    path.write_text("# who may log in\npasswords:\n  # the boss\n  u_hq: 'x'\n\n# identities\noauth:\n  a@b.c: u_hq\n")
+    login.set_password(path, "u_hq", "another-secret")
+    login.set_password(path, "u_finance", "finance-secret")
+    text = path.read_text()
+    assert text.count("#") == 3 and text.index("u_finance") < text.index("# identities")
+    logins = login.load_logins(path)
+    assert login.check_password(logins, "u_hq", "another-secret") and login.check_password(logins, "u_finance",
+                                                                                            "finance-secret")
+    assert logins.oauth == {"a@b.c": "u_hq"}
+
+
 def test_the_cookie_names_the_user_only_if_signed_with_the_secret_and_fresh():
     cookie = create_signed_value("s3cret", "user", "u_hq")
     assert login.user_from_cookie(cookie, "s3cret", timeout_min=60) == "u_hq"

@@ -17,14 +17,16 @@ SMALL = forecast.TrainingPlan(n_origins=6, sample_every=2)
 
 @pytest.fixture(scope="module")
 def session(tiny_settings):
-    return wb.session("u_pipeline", settings=tiny_settings, read_only=True)
+    # closed at the end: an open read-only session would stop a later test's writer on the shared tiny chain
+    with wb.session("u_pipeline", settings=tiny_settings, read_only=True) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def first_row(tiny_settings):
     """The first row of hand-written SQL, run through the governed door as admin."""
-    admin = wb.session("u_admin", settings=tiny_settings, read_only=True)
-    return lambda query: tuple(admin.sql(query).to_pandas().iloc[0])
+    with wb.session("u_admin", settings=tiny_settings, read_only=True) as admin:
+        yield lambda query: tuple(admin.sql(query).to_pandas().iloc[0])
 
 
 @pytest.fixture(scope="module")

@@ -75,12 +75,35 @@ def check_password(logins: Logins, user: str, password: str) -> bool:
 
 
 def set_password(path: Path, user: str, password: str) -> None:
-    """Write ``user``'s hash into the logins file, keeping everything else (comments are lost)."""
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
-    raw.setdefault("passwords", {})[user] = hash_password(password)
+    """Write ``user``'s hash into the logins file; its other lines, comments included, stay as they are."""
+    hashed = hash_password(password)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    edited = _with_line(text, user, f"  {user}: '{hashed}'")
+    if (yaml.safe_load(edited) or {}).get("passwords", {}).get(user) != hashed:  # a layout we do not know
+        raw = yaml.safe_load(text) or {}
+        raw.setdefault("passwords", {})[user] = hashed
+        edited = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.write_text(edited, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _with_line(text: str, user: str, line: str) -> str:
+    """``text`` with ``user``'s line of the ``passwords:`` block replaced, or added at the block's end."""
+    lines = text.splitlines()
+    if "passwords:" not in lines:
+        return text.rstrip("\n") + ("\n" if text.strip() else "") + f"passwords:\n{line}\n"
+    start = lines.index("passwords:") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i] and not lines[i][0].isspace()
+                and not lines[i].startswith("#")), len(lines))
+    mine = [i for i in range(start, end) if lines[i].strip().startswith(f"{user}:")]
+    if mine:
+        lines[mine[0]] = line
+    else:
+        last = max((i for i in range(start, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")),
+                   default=start - 1)
+        lines.insert(last + 1, line)
+    return "\n".join(lines) + "\n"
 
 
 def cookie_secret(apps: AppSettings | None = None) -> str:

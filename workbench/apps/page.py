@@ -16,11 +16,13 @@ directly. Both go through the same steps:
 
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import panel as pn
@@ -151,6 +153,7 @@ def server_logging() -> None:
 
 
 _GC_TUNED = []
+GC_THRESHOLD = (10_000, 10, 10)
 
 
 def tune_gc() -> None:
@@ -163,19 +166,36 @@ def tune_gc() -> None:
     skips, and a larger first threshold makes passes rarer; what sessions
     leave behind is still collected.
     """
-    import gc
-
     if not _GC_TUNED:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
+        _freeze()
         _GC_TUNED.append(True)
+
+
+@contextmanager
+def gc_as_served() -> Iterator[None]:
+    """The server's collector settings (:func:`tune_gc`) for a block, then the collector as it was.
+
+    The benchmark runs the pages in its own process, and a test suite runs
+    the benchmark: frozen objects are never freed, so they must thaw after.
+    """
+    threshold = gc.get_threshold()
+    _freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def _freeze() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def _release_memory() -> None:
     """Give a closed session's memory back to the OS: glibc keeps freed arenas otherwise, and RSS only grows."""
     import ctypes
-    import gc
 
     gc.collect()
     try:

@@ -303,11 +303,11 @@ def measure(settings: Any, users: tuple[str, ...] = USERS, seed: int = 42, round
     import hvplot.pandas  # noqa: F401  (a server imports these once at start: not a render's cost)
     import panel  # noqa: F401
 
-    from workbench.apps.page import tune_gc
+    from workbench.apps.page import gc_as_served
 
-    tune_gc()  # as the server does when it starts
     planner = planner_for(settings) if plans else None
-    runs = [run_user(settings, user, seed, rounds, planner, step, warm_up) for user in users]
+    with gc_as_served():  # as the server does when it starts; restored after (a test may be the caller)
+        runs = [run_user(settings, user, seed, rounds, planner, step, warm_up) for user in users]
     report = report_of(runs, scale, seed)
     report.machine["warm_up"] = warm_up
     return report, runs
