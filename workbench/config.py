@@ -56,6 +56,29 @@ class Settings:
         return replace(self, **changes)
 
 
+def settings_file(config_file: str | os.PathLike | None = None) -> Path:
+    """The settings file: ``config_file``, else ``WB_CONFIG``, else the checked-in ``conf/workbench.yaml``."""
+    return Path(config_file or os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
+
+
+def settings_section(name: str, config_file: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The ``<name>:`` section of the settings file ({} where absent: every setting at its default)."""
+    raw = yaml.safe_load(settings_file(config_file).read_text(encoding="utf-8")) or {}
+    return dict(raw.get(name) or {})
+
+
+def dataclass_from(cls: type, raw: dict[str, Any] | None, where: str) -> Any:
+    """A settings dataclass from a mapping; an unknown field is refused by name (a typo would be ignored)."""
+    import dataclasses
+
+    raw = dict(raw or {})
+    fields = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown} in {where}; the fields are {', '.join(fields)}")
+    return cls(**raw)
+
+
 def _resolve(root: Path, value: str | os.PathLike) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (root / path)

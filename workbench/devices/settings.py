@@ -6,14 +6,11 @@ where the journal lives. :func:`parse_gateway` is pure and refuses unknown keys,
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
-from workbench.config import CONF_DIR, project_root
+from workbench.config import project_root, settings_section
 
 __all__ = ["DevicePort", "GatewaySettings", "parse_gateway", "load_gateway", "KINDS"]
 
@@ -77,6 +74,4 @@ def parse_gateway(raw: Mapping[str, Any] | None, root: Path) -> GatewaySettings:
 
 def load_gateway(config_file: Path | None = None) -> GatewaySettings:
     """``devices:`` of ``config_file``, else of the settings file (``WB_CONFIG``, else workbench.yaml)."""
-    path = Path(config_file or os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return parse_gateway(raw.get("devices"), project_root())
+    return parse_gateway(settings_section("devices", config_file), project_root())

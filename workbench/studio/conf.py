@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from workbench.config import CONF_DIR, project_root
+from workbench.config import project_root, settings_section
 
 __all__ = ["StudioSettings", "load_studio_settings", "studio_settings_from"]
 
@@ -70,8 +68,7 @@ def studio_settings_from(raw: dict[str, Any], root: Path | None = None) -> Studi
 def load_studio_settings(config_file: Path | None = None, **overrides: Any) -> StudioSettings:
     """``studio:`` of ``WB_CONFIG`` (else ``workbench/conf/workbench.yaml``); ``WB_STUDIO_WEIGHTS`` and
     ``WB_STUDIO_DIR`` override the weights and output folders, then ``overrides`` (a notebook's parameters; None or "" keeps the setting)."""
-    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("studio") or {})
+    raw = settings_section("studio", config_file)
     for key, env in (("weights_dir", "WB_STUDIO_WEIGHTS"), ("output_dir", "WB_STUDIO_DIR")):
         if os.environ.get(env):
             raw[key] = os.environ[env]

@@ -6,15 +6,11 @@ so a typo cannot silently leave a threshold at its default.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
-from workbench.config import CONF_DIR, project_root
+from workbench.config import dataclass_from, project_root, settings_file, settings_section
 
 __all__ = ["InspectionRules", "SearchSettings", "load_inspection_rules", "load_search_settings", "vision_section",
            "vision_folders"]
@@ -46,25 +42,20 @@ class SearchSettings:
 
 def vision_section(config_file: Path | None = None) -> dict[str, Any]:
     """``vision:`` of the settings file (``WB_CONFIG``, else workbench/conf/workbench.yaml); {} where absent."""
-    path = config_file or Path(os.environ.get("WB_CONFIG", CONF_DIR / "workbench.yaml"))
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vision") or {}
+    raw = settings_section("vision", config_file)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in vision: of {path}; the keys are {', '.join(SECTIONS)}")
+        raise ValueError(f"unknown key(s) {unknown} in vision: of {settings_file(config_file)}; "
+                         f"the keys are {', '.join(SECTIONS)}")
     return raw
 
 
 def settings_from(cls: type[T], raw: dict[str, Any] | None, where: str) -> T:
     """A settings dataclass from a mapping; an unknown field is refused by name, a value must be a number."""
-    raw = dict(raw or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ValueError(f"unknown field(s) {unknown} in {where}; the fields are {', '.join(fields)}")
-    for name, value in raw.items():
+    for name, value in (raw or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"{where}.{name} must be a number of at least 0, not {value!r}")
-    return cls(**raw)
+    return dataclass_from(cls, raw, where)
 
 
 def load_inspection_rules(config_file: Path | None = None) -> InspectionRules:
