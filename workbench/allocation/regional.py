@@ -4,22 +4,28 @@ Store-to-store moves stay inside a region, and a store's headroom and
 shipment cap concern its own region only, so the regions are coupled by one
 thing: the DC's stock of each SKU. Hence:
 
-1. **Bound and prices.** Each region's LP relaxation with the DC's stock
-   relaxed (every region may draw what it likes). Relaxing a constraint and
-   integrality only raises the optimum, so the regions' optima add up to a
-   valid bound on the whole day. Their duals price a unit at each position
-   and a unit of headroom in each store; their DC draws say what each region
-   wants from the DC.
+1. **Bound and prices.** The DC's stock is priced, not split: a unit of a
+   SKU the stores want more of than the DC holds costs its water level (水位,
+   ``dc_unit_prices``). Each region's LP relaxation then draws what it likes
+   from the DC at that price. For any prices λ ≥ 0 the regions' optima plus
+   λ × the DC's stock bound the whole day (Lagrangian relaxation of the DC's
+   stock; relaxing integrality only raises each optimum). Without the price
+   the bound of a day whose DC is short counts every short unit once per
+   region that wants it, which made a realistic `large` day's gap 200 %. The
+   LPs' duals price a unit at each position and a unit of headroom in each
+   store; their DC draws say what each region wants from the DC.
 2. **Search, region by region** (``lagrangian.search``, ``price_steps`` each,
-   under the day's ceiling less a little for each region still to plan): the store-by-store relaxation from those prices, with the
-   DC still relaxed, tightens the region's bound; each route choice it makes
-   is a plan once the routes are fixed.
+   under the day's ceiling less a little for each region still to plan): the
+   store-by-store relaxation from those prices, with the DC still priced,
+   tightens the region's bound; each route choice it makes is a plan once the
+   routes are fixed, valued at the same DC prices while the search compares
+   it with the bound.
 3. **DC stock in turn.** A region plans with the DC's stock less what the
    regions after it drew in their LPs (rounded down in proportion where the
    DC is short), then hands on what it did not use. The plans add up to a
    feasible day.
 
-The gap reported is (Σ regional bounds − plan) / plan over the whole day.
+The gap reported is (Σ regional bounds + DC prices × DC stock − plan) / plan over the whole day.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ import numpy as np
 import pandas as pd
 
 from workbench.allocation.lagrangian import StorePricing, search
-from workbench.allocation.optimizer import Plan, PlanSettings, _Model, _moves, checked, explain_moves, touched
+from workbench.allocation.expected_sales import unit_ranks
+from workbench.allocation.optimizer import (Plan, PlanSettings, _Model, _moves, arc_ends, checked, explain_moves,
+                                            touched, unit_steps)
 
-__all__ = ["solve_by_region"]
+__all__ = ["dc_unit_prices", "solve_by_region"]
 
 UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
 LATER_REGION_S = 2.0  # seconds of the ceiling kept for each region still to plan
@@ -48,6 +56,61 @@ def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: 
     sub_routes = routes.merge(sub_arcs[["origin", "dest"]].drop_duplicates(), on=["origin", "dest"])
     sub_stores = stores[stores["store_id"].isin(sub_arcs["dest"]) | stores["store_id"].isin(sub_arcs["origin"])]
     return sub, sub_arcs, sub_routes, sub_stores.reset_index(drop=True)
+
+
+def dc_unit_prices(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.DataFrame, stores: pd.DataFrame,
+                   settings: PlanSettings) -> pd.Series:
+    """What one more unit of each short SKU at the DC would earn: its water level (水位).
+
+    Every unit the stores could take from the DC, by its net gain (the receiving position's next
+    expected margin less the unit freight and the store's share of one delivery's fixed cost and
+    threshold), best first, a store's best units up to its headroom. Where the stores want more of a SKU
+    than the DC holds, the price is the net gain of the first unit that does not fit; SKUs the DC has
+    enough of are left out (worth 0). Full stores are left out: they take a DC unit only by sending one
+    away, which rarely pays. Any prices give a valid bound; these make it tight when the DC is short.
+    """
+    src, dst = arc_ends(positions, arcs)
+    steps = unit_steps(positions, arcs, src, dst, settings)
+    headroom = stores.set_index("store_id")["headroom"]
+    room = arcs["dest"].map(headroom).fillna(0).to_numpy() > 0
+    from_dc = np.flatnonzero(~arcs["origin"].isin(stores["store_id"]).to_numpy() & room)
+    n = steps.n_up[dst[from_dc]]
+    arc = np.repeat(from_dc, n)
+    first_step = (np.cumsum(steps.n_up) - steps.n_up)[dst[arc]]
+    units = pd.DataFrame({"sku_id": arcs["sku_id"].to_numpy()[arc], "dest": arcs["dest"].to_numpy()[arc],
+                          "net": steps.up_gain[first_step + unit_ranks(n)] - arcs["unit_cost"].to_numpy()[arc]})
+    # a store takes no more than its headroom: its best units across SKUs
+    units = units[units["net"] > 0].sort_values(["dest", "net"], ascending=[True, False], kind="stable")
+    units = units[units.groupby("dest").cumcount().to_numpy() < units["dest"].map(headroom).to_numpy()]
+    # a delivery pays its fixed cost and the threshold once: spread them over the units the store would take
+    fixed = routes.set_index(["origin", "dest"])["fixed_cost"].groupby(level="dest").min() + settings.threshold
+    per_store = units.groupby("dest")["net"].agg(["sum", "size"])
+    share = fixed.reindex(per_store.index).fillna(0.0) / per_store["size"]
+    paying = per_store.index[per_store["sum"] > share * per_store["size"]]
+    units = units[units["dest"].isin(paying)]
+    units["net"] -= units["dest"].map(share).to_numpy()
+    units = units.sort_values(["sku_id", "net"], ascending=[True, False], kind="stable")
+    stock = _dc_stock(positions, stores)
+    first_left_out = units.groupby("sku_id").cumcount().to_numpy() == units["sku_id"].map(stock).fillna(0).to_numpy()
+    return units[first_left_out].set_index("sku_id")["net"].clip(lower=0.0).rename("dc_price")
+
+
+def _dc_stock(positions: pd.DataFrame, stores: pd.DataFrame) -> pd.Series:
+    return positions[~positions["location_id"].isin(stores["store_id"])].groupby("sku_id")["stock"].sum()
+
+
+def _priced_dc(arcs: pd.DataFrame, stores: pd.DataFrame, dc_price: pd.Series) -> pd.DataFrame:
+    """The arcs with each DC unit's price added to its freight (for the bound and the prices only)."""
+    from_dc = ~arcs["origin"].isin(stores["store_id"])
+    priced = arcs.copy()
+    priced.loc[from_dc, "unit_cost"] += priced.loc[from_dc, "sku_id"].map(dc_price).fillna(0.0).to_numpy()
+    return priced
+
+
+def _dc_toll(model: _Model, x: np.ndarray, dc_price: pd.Series) -> float:
+    """What the DC units the arcs ``x`` draw are worth at the DC prices."""
+    draw = _dc_draw(model, x)
+    return float(draw @ draw.index.map(dc_price).fillna(0.0).to_numpy())
 
 
 def _dc_draw(model: _Model, x: np.ndarray) -> pd.Series:
@@ -82,14 +145,17 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     region = arcs["dest"].map(region_of).to_numpy()
     if (~from_dc & (arcs["origin"].map(region_of).to_numpy() != region)).any():
         raise ValueError("a store-to-store arc crosses regions: plan the day whole (optimizer.solve)")
+    dc_price = dc_unit_prices(positions, arcs, routes, stores, settings)
+    priced = _priced_dc(arcs, stores, dc_price)
     relaxed, lp, timed_out = {}, {}, False
     for r in pd.unique(region):
-        relaxed[r] = _Model(*_region_tables(positions, arcs, routes, stores, region == r, None), settings)
+        relaxed[r] = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
         lp[r] = relaxed[r].relax()
         timed_out |= relaxed[r].timed_out
-    dc_left = positions[~positions["location_id"].isin(stores["store_id"])].groupby("sku_id")["stock"].sum()
+    dc_left = _dc_stock(positions, stores)
     reserves = _reserves({r: _dc_draw(relaxed[r], lp[r].x) for r in lp}, dc_left)
-    moves, objective, bound = [], 0.0, 0.0
+    moves, objective = [], 0.0
+    bound = float(dc_price @ dc_left.reindex(dc_price.index).fillna(0))  # the DC's stock at its prices
     ceiling = started + 0.9 * settings.time_limit_s  # a tenth held back: each search ends with one more plan
     for i, r in enumerate(lp):
         later = [reserves[q] for q in list(lp)[i + 1:]]
@@ -99,11 +165,16 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
         # still to plan (their first prices and plan), so a slow machine still plans every region
         deadline = max(ceiling - LATER_REGION_S * (len(lp) - i - 1), time.perf_counter() + 1.0)
         planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
+
+        def priced_plan(open_routes, planned=planned):  # valued as the bound is: DC units at their price
+            value, x = planned.plan_on(open_routes)
+            return value - _dc_toll(planned, x, dc_price), x
+
         found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
-                       planned.plan_on, settings.mip_gap, most_steps=settings.price_steps)
+                       priced_plan, settings.mip_gap, most_steps=settings.price_steps)
         timed_out |= found.timed_out or planned.timed_out
         bound += min(lp[r].bound, found.bound)
-        objective += found.plan_value
+        objective += found.plan_value + _dc_toll(planned, found.x, dc_price)
         moves.append(explain_moves(planned.p, planned.src, planned.dst, _moves(planned.arcs, found.x), found.x))
         dc_left = dc_left.sub(_dc_draw(planned, found.x), fill_value=0)
     gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)
