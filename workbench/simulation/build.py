@@ -42,7 +42,7 @@ from workbench.simulation.tables import BackgroundSink, TableWriter, dates, labe
 from workbench.warehouse.engines import open_sink
 from workbench.warehouse.schema import TABLES
 
-GENERATOR_VERSION = "2"  # bump whenever the same scale and seed would give different tables
+GENERATOR_VERSION = "3"  # bump whenever the same scale and seed would give different tables
 BULK_LOAD_MEMORY = "3GB"
 
 

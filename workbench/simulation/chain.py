@@ -82,6 +82,7 @@ MALLS = ("Wanda Plaza", "Joy City", "Raffles City", "MixC", "IFS", "K11", "Taiko
          "Longfor Paradise Walk", "Hang Lung Plaza", "Grand Gateway", "Aegean Place")
 DEPARTMENT_STORES = ("Parkson", "Intime", "Wangfujing", "New World", "Golden Eagle", "Maoye", "Jinying", "Chongqing Bailian")
 TIER_RENT = {1: 620.0, 2: 360.0, 3: 210.0, 4: 130.0}  # CNY per m² per month
+UNITS_PER_M2, DEMO_UNITS_PER_STORE_DAY = 14, 60.0  # shelf capacity at demo's trade (shelf_capacity)
 TIER_DEMAND = {1: 1.25, 2: 1.0, 3: 0.85, 4: 0.7}
 GRADE_DEMAND = {"A": 1.6, "B": 1.0, "C": 0.62}
 DC_LOCATION = ("Kunshan", "Jiangsu", 2, 31.38, 120.98)
@@ -140,8 +141,19 @@ class Chain:
 def build_chain(scale: Scale, seed: int, sim_start: date, window_start: date, end: date) -> Chain:
     """Physical stores first (S001 ...), then the online shop, with the DC as row 0."""
     physical = _tiny_layout(window_start, end, seed) if scale.name == "tiny" else _generated_layout(scale, seed, sim_start, window_start, end)
+    physical["capacity_units"] = shelf_capacity(physical["area_m2"].to_numpy(), scale)
     stores = pd.concat([_dc_row(), physical, _online_row()], ignore_index=True)
     return _with_hidden_parameters(stores, seed)
+
+
+def shelf_capacity(area_m2: np.ndarray, scale: Scale) -> np.ndarray:
+    """Units a store can hold: 14 a square metre at demo's trade (60 units a day in an average store).
+
+    A scale whose stores sell more holds proportionally more in the same floor area (deeper fixtures and
+    back rooms); otherwise the ``large`` chain's stores, which sell six times demo's, would hold three
+    to eight times their capacity, and every store would look full to the allocation planner.
+    """
+    return (area_m2 * UNITS_PER_M2 * scale.units_per_store_day / DEMO_UNITS_PER_STORE_DAY).astype(np.int32)
 
 
 def _tiny_layout(window_start: date, end: date, seed: int) -> pd.DataFrame:
@@ -242,7 +254,7 @@ def _physical_attributes(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
         "staff_count": staff,
         "monthly_rent": rent.round(2),
         "monthly_staff_cost": (staff * np.where(tier == 1, 9000.0, 6500.0) * g.uniform(0.9, 1.1, n)).round(2),
-        "capacity_units": (area * 14).astype(np.int32),
+        "capacity_units": np.zeros(n, np.int32),  # set from the scale's trade: shelf_capacity
         "latitude": (city.map(lambda c: CITIES[c][3]).to_numpy() + g.normal(0, 0.03, n)).round(5),
         "longitude": (city.map(lambda c: CITIES[c][4]).to_numpy() + g.normal(0, 0.03, n)).round(5),
         "host_brand": frame["host_brand"].to_numpy(),
