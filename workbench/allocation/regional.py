@@ -31,7 +31,9 @@ The gap reported is (Σ regional bounds + DC prices × DC stock − plan) / plan
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,7 @@ __all__ = ["dc_unit_prices", "solve_by_region"]
 
 UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
 LATER_REGION_S = 2.0  # seconds of the ceiling kept for each region still to plan
+LP_THREADS = min(2, os.cpu_count() or 1)  # regional LPs solved at once
 
 
 def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: pd.Series | None):
@@ -155,11 +158,16 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     dc_left = _dc_stock(positions, stores)
     dc_price = _water_level(wants, dc_left)
     priced = _priced_dc(arcs, stores, dc_price)
-    relaxed, lp, timed_out = {}, {}, False
-    for r in pd.unique(region):
-        relaxed[r] = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
-        lp[r] = relaxed[r].relax()
-        timed_out |= relaxed[r].timed_out
+    def relax(r):
+        model = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
+        return model, model.relax()
+
+    # HiGHS lets go of Python while it solves, so two regions' LPs run side by side (each is single-threaded
+    # and seeded: the same answers in any order)
+    with ThreadPoolExecutor(LP_THREADS) as pool:
+        solved = dict(zip(pd.unique(region), pool.map(relax, pd.unique(region))))
+    relaxed, lp = {r: m for r, (m, _) in solved.items()}, {r: x for r, (_, x) in solved.items()}
+    timed_out = any(m.timed_out for m in relaxed.values())
     reserves = _water_reserves(wants, dc_left, region_of)
     moves, objective = [], 0.0
     bound = float(dc_price @ dc_left.reindex(dc_price.index).fillna(0))  # the DC's stock at its prices
