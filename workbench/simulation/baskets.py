@@ -3,6 +3,9 @@
 - **Baskets**: a store's units of the day are ordered by size (most lines of a
   ticket share the buyer's size; some items -- bags, gifts -- don't) and cut
   into tickets of geometric length with mean = the store's attach rate (连带率).
+  Outfits (搭配, ``outfits``): pieces of one designed look sold at a store that
+  day are often bought together and stay on one ticket, and some customers
+  match occasion and colour; only the grouping changes, never the units sold.
 - **Members**: a ticket carries a member card with the store's member share,
   drawn from the living members of that store and size (see ``members``).
 - **Payments**: WeChat Pay and Alipay dominate, some card and cash; online
@@ -12,7 +15,7 @@
   sometimes pay part of a ticket with points (100 points = 1 CNY), and lose
   the points of what they return.
 - **Returns and exchanges**: some units come back within 30 days (more
-  online), as a refund or, in stores, an exchange for a neighbouring size of
+  online; drawn per line in slot order, so tickets do not change stock), as a refund or, in stores, an exchange for a neighbouring size of
   the same SKC if it is in stock; a share of returns is defective (B-goods).
 """
 
@@ -27,6 +30,7 @@ from workbench.simulation.calendar import Calendar
 from workbench.simulation.catalog import Catalog
 from workbench.simulation.chain import Chain
 from workbench.simulation.members import MemberPool, Members
+from workbench.simulation import outfits
 from workbench.simulation.arrays import expand
 from workbench.simulation.ranging import RangePlan
 from workbench.simulation.seeding import rng
@@ -119,6 +123,8 @@ class Checkout:
         products = catalog.products
         self.size_rank = products["size_rank"].to_numpy(np.int64)
         self.full_price = products["full_price"].to_numpy(float)
+        self.sku_skc = catalog.sku_skc()
+        self.looks = outfits.design_looks(catalog.skc, seed)
         kind = chain.type
         staff = chain.stores["staff_count"].to_numpy()
         self.cashier_first = chain.store_id.astype(np.int64) * 100 + 1
@@ -162,11 +168,16 @@ class Checkout:
         m = len(line_slot)
         loc = plan.slot_loc[line_slot].astype(np.int64)
         size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[line_slot]], g.integers(0, 7, m))
-        order = np.argsort(loc * 8 + size + g.random(m))  # by store, then the buyer's size, then at random
+        # by store, then the buyer's size; outfits (搭配) stay whole, like styles sit together (see outfits)
+        order, joined = outfits.arrange(rng(self.seed, "outfits", day), loc, size, self.sku_skc[plan.slot_sku[line_slot]],
+                                        self.looks, outfits.AFFINITY)
         line_slot, qty, loc, size = line_slot[order], qty[order], loc[order], size[order]
-        # tickets end at random so that units per ticket average the store's attach rate (连带率)
-        units_per_line = np.bincount(loc, weights=qty, minlength=self.chain.n) / np.maximum(np.bincount(loc, minlength=self.chain.n), 1)
-        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(m) < np.minimum(1.0, units_per_line[loc] / self.chain.attach[loc]))
+        # tickets end at random between units (outfits or single lines) so that units per ticket average the
+        # store's attach rate (连带率): E[tickets] = units ÷ attach whatever the outfits are
+        n = self.chain.n
+        units_per_unit = np.bincount(loc, weights=qty, minlength=n) / np.maximum(np.bincount(loc, weights=(~joined).astype(float), minlength=n), 1)
+        cut = g.random(m) < np.minimum(1.0, units_per_unit[loc] / self.chain.attach[loc])
+        new = np.r_[True, loc[1:] != loc[:-1]] | (cut & ~joined)
         first_line = np.flatnonzero(new)
         t_loc, t_size = loc[first_line], size[first_line]
         n_lines = np.diff(np.r_[first_line, m])
@@ -212,6 +223,9 @@ class Checkout:
     def schedule_returns(self, day: int, lines: Lines) -> None:
         """Decide now which units will come back, when, and whether as an exchange."""
         g = rng(self.seed, "returns", day)
+        # drawn line by line in slot order, not ticket order: which units come back (and so the stock) does not
+        # depend on how the day's lines were grouped into tickets
+        lines = lines.take(np.lexsort((lines.qty, lines.slot)))
         back = g.binomial(lines.qty, self.chain.return_rate[lines.loc])
         hit = np.flatnonzero((back > 0) & (lines.kind == SALE))
         if len(hit) == 0:

@@ -42,7 +42,7 @@ from workbench.simulation.tables import BackgroundSink, TableWriter, dates, labe
 from workbench.warehouse.engines import open_sink
 from workbench.warehouse.schema import TABLES
 
-GENERATOR_VERSION = "2"  # bump whenever the same scale and seed would give different tables
+GENERATOR_VERSION = "3"  # bump whenever the same scale and seed would give different tables
 BULK_LOAD_MEMORY = "3GB"
 
 
@@ -340,6 +340,8 @@ class Simulation:
             "hotness": pa.array(skc["hotness"].tolist()), "elasticity": skc["elasticity"].to_numpy(),
             "peak_week": skc["peak_week"].to_numpy(), "decay": skc["decay"].to_numpy(),
         })
+        looks = self.checkout.looks.table
+        w.add("truth.looks", {c: looks[c].to_numpy() for c in looks.columns})
         dc = chain.type == "dc"
         w.add("truth.stores", {
             "store_id": chain.store_id, "store_effect": nullable(np.round(chain.effect, 5), dc),
