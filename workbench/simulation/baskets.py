@@ -169,7 +169,8 @@ class Checkout:
         loc = plan.slot_loc[line_slot].astype(np.int64)
         size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[line_slot]], g.integers(0, 7, m))
         # by store, then the buyer's size; outfits (搭配) stay whole, like styles sit together (see outfits)
-        order, joined = outfits.arrange(rng(self.seed, "outfits", day), loc, size, self.sku_skc[plan.slot_sku[line_slot]],
+        sku = plan.slot_sku[line_slot]
+        order, joined = outfits.arrange(rng(self.seed, "outfits", day), loc, size, self.sku_skc[sku], self.size_rank[sku],
                                         self.looks, outfits.AFFINITY)
         line_slot, qty, loc, size = line_slot[order], qty[order], loc[order], size[order]
         # tickets end at random between units (outfits or single lines) so that units per ticket average the

@@ -9,27 +9,33 @@ top, dress and piece of outerwear -- into a look that is hung and shown together
 
 Partners are of the same brand and season (one collection, one floor) and are drawn at random with weights:
 the lead's occasion (casual, office, sport, party) ×3, colours that go together (the same colour family, or
-either neutral) ×1 against ×0.1 for a clash, and 1 / (1 + looks it is already in), so that a few bottoms do
-not end up in every look. A piece can be in several looks (a bottom styled with several tops). The draws come
-from ``rng(seed, "looks", season, brand)``, so the catalogue itself does not change; the looks are kept as
-ground truth in ``truth.looks`` (one row per look and SKC; only the oracle reads it), so an evaluation can
-say how much of the structure a pairing method recovers.
+either neutral) ×1 against ×0.1 for a clash, the lead's delivery drop (波段: launched within 10 days of it) ×2,
+and 1 / (1 + looks it is already in), so that a few bottoms do not end up in every look. A piece can be in
+several looks (a bottom styled with several tops). The draws come from ``rng(seed, "looks", season, brand)``,
+so the catalogue itself does not change; the looks are kept as ground truth in ``truth.looks`` (one row per
+look and SKC; only the oracle reads it), so an evaluation can say how much of the structure a method recovers.
 
 **Tickets.** What a store sells in a day (units per SKU) is fixed by demand and stock before tickets are
 made; outfits only decide how those lines are grouped on tickets (``arrange``):
 
-1. each line stands for one of its SKC's looks (at random when the SKC is in several);
+1. each line stands for one of its SKC's looks: the one with most pieces sold at that store that day (ties at
+   random); a line whose looks have no other piece sold there that day stands for none;
 2. a store's lines of one look that day form candidate outfits -- the first line of each of the look's SKCs
-   sold that day, then the second ... -- and a candidate of two or more pieces is bought as a whole by one
-   customer with probability ``Affinity.look_together``: it is never cut apart;
-3. the outfits and the other lines are then ordered as before, by store and the buyer's size, and within
-   a size a share ``Affinity.styled`` of them sits next to lines of the same occasion and colour family
-   (a customer who matches by eye), the rest at random;
+   (smallest size first), then the second ... A candidate of two or more pieces whose sizes fit one body
+   (sized pieces at most ``Affinity.size_gap`` apart on the body scale; one-size accessories fit anyone) was
+   bought as a whole by one customer with probability ``Affinity.look_together`` (0.7: when the pieces of a
+   displayed look sell at one store on one day in sizes that fit, it is mostly one customer's outfit); such an
+   outfit is never cut apart;
+3. the outfits and the other lines are then ordered as before, by store and the buyer's size (an outfit by its
+   first line), and within a size a share ``Affinity.styled`` of them sits next to lines of the same occasion
+   and colour family (a customer who matches by eye), the rest at random;
 4. tickets are cut at random between these units with a probability that keeps the store's attach rate
    (连带率, units per ticket): fewer, bigger units are cut more often (``Checkout.sell``).
 
-So the size loyalty and the attach rate stay as they were, and an outfit can mix sizes (a top in M, trousers
-in 28), as real tickets do. ``Affinity(0, 0)`` gives generator version 2's random tickets.
+The line-level size loyalty (``baskets.SIZE_LOYALTY``) and the attach rate stay as they were; an outfit may
+span two neighbouring sizes (a top in M, trousers in L), so slightly fewer multi-line tickets are all in one
+size than in generator version 2. ``Affinity(0, 0)`` gives version 2's random tickets (with other draws).
+Nothing here runs a Python loop per line; looks are designed once per season and brand.
 """
 
 from __future__ import annotations
@@ -63,7 +69,8 @@ N_STYLES = len(OCCASIONS) * len(FAMILIES)
 class Affinity:
     """How strongly outfits hold tickets together (module docstring)."""
 
-    look_together: float = 0.5  # a candidate outfit of one look is bought by one customer
+    look_together: float = 0.7  # a candidate outfit of one look whose sizes fit is bought by one customer
+    size_gap: int = 1  # ... its sized pieces at most this far apart on the body scale (a top in M, trousers in L)
     styled: float = 0.3  # other lines placed next to lines of the same occasion and colour family
 
 
@@ -145,12 +152,13 @@ def _index(table: pd.DataFrame, n_skc: int, style: np.ndarray) -> Looks:
     return Looks(table=table, first=first, count=count, look_of=look_of, style=style)
 
 
-def arrange(h: np.random.Generator, loc: np.ndarray, size: np.ndarray, skc: np.ndarray, looks: Looks,
-            affinity: Affinity) -> tuple[np.ndarray, np.ndarray]:
+def arrange(h: np.random.Generator, loc: np.ndarray, size: np.ndarray, skc: np.ndarray, size_rank: np.ndarray,
+            looks: Looks, affinity: Affinity) -> tuple[np.ndarray, np.ndarray]:
     """The order of a day's lines before tickets are cut, and ``joined``: the line (in that order) belongs to
-    the same outfit as the line before it, so no ticket may end between them (module docstring, steps 1-3)."""
+    the same outfit as the line before it, so no ticket may end between them (module docstring, steps 1-3).
+    ``size``: the buyer's size per line; ``size_rank``: the size of the item sold (0 = one size)."""
     m = len(loc)
-    unit = _outfits(h, loc, skc, looks, affinity)
+    unit = _outfits(h, loc, skc, size_rank, looks, affinity)
     _, first, unit = np.unique(unit, return_index=True, return_inverse=True)
     n_units = len(first)
     styled = h.random(n_units) < affinity.styled
@@ -164,7 +172,8 @@ def arrange(h: np.random.Generator, loc: np.ndarray, size: np.ndarray, skc: np.n
     return order, joined
 
 
-def _outfits(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks: Looks, affinity: Affinity) -> np.ndarray:
+def _outfits(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, size_rank: np.ndarray, looks: Looks,
+             affinity: Affinity) -> np.ndarray:
     """A unit id per line: the lines of an outfit bought together share one (>= m), every other line its own."""
     m = len(loc)
     look = _look_shown(h, loc, skc, looks)
@@ -182,10 +191,20 @@ def _outfits(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks: Lo
     lines, outfit_key = cand[by_piece][in_outfit], outfit_key[in_outfit]
     outfit = np.cumsum(np.r_[True, outfit_key[1:] != outfit_key[:-1]]) - 1
     pieces = np.bincount(outfit)
-    bought = (pieces >= 2) & (h.random(len(pieces)) < affinity.look_together)
+    bought = (pieces >= 2) & _sizes_fit(outfit, size_rank[lines], affinity.size_gap)
+    bought &= h.random(len(pieces)) < affinity.look_together
     keep = bought[outfit]
     unit[lines[keep]] = m + outfit[keep]
     return unit
+
+
+def _sizes_fit(outfit: np.ndarray, size_rank: np.ndarray, gap: int) -> np.ndarray:
+    """Per outfit (``outfit`` ids ascending from 0): its sized pieces are at most ``gap`` apart (one-size fits all)."""
+    starts = np.flatnonzero(np.r_[True, outfit[1:] != outfit[:-1]])
+    sized = size_rank > 0
+    top = np.maximum.reduceat(np.where(sized, size_rank, 0), starts)
+    bottom = np.minimum.reduceat(np.where(sized, size_rank, 99), starts)
+    return (top - np.minimum(bottom, top)) <= gap
 
 
 def _look_shown(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks: Looks) -> np.ndarray:
