@@ -226,7 +226,7 @@ class Checkout:
         g = rng(self.seed, "returns", day)
         # drawn line by line in slot order, not ticket order: which units come back (and so the stock) does not
         # depend on how the day's lines were grouped into tickets
-        lines = lines.take(np.lexsort((lines.qty, lines.slot)))
+        lines = lines.take(np.argsort(lines.slot * 4096 + np.minimum(lines.qty, 4095), kind="stable"))  # slot, qty
         back = g.binomial(lines.qty, self.chain.return_rate[lines.loc])
         hit = np.flatnonzero((back > 0) & (lines.kind == SALE))
         if len(hit) == 0:

@@ -159,14 +159,19 @@ def arrange(h: np.random.Generator, loc: np.ndarray, size: np.ndarray, skc: np.n
     ``size``: the buyer's size per line; ``size_rank``: the size of the item sold (0 = one size)."""
     m = len(loc)
     unit = _outfits(h, loc, skc, size_rank, looks, affinity)
-    _, first, unit = np.unique(unit, return_index=True, return_inverse=True)
-    n_units = len(first)
+    present = np.zeros(int(unit.max()) + 1, dtype=bool)
+    present[unit] = True
+    unit = (np.cumsum(present) - 1)[unit]  # 0 .. units - 1
+    n_units = int(unit.max()) + 1
+    first = np.empty(n_units, dtype=np.int64)
+    first[unit] = np.arange(m)  # a line of each unit (which one does not matter)
     styled = h.random(n_units) < affinity.styled
     jitter = h.random(n_units)
     style = np.where(styled, looks.style[skc[first]] + jitter, jitter * N_STYLES)  # one style: one interval
-    # a unit takes its buyer size and style from its first line; its lines share one key (ties only within it)
+    # a unit takes its buyer size and style from one of its lines; its lines share one key (ties only within it)
     key = (loc[first] * 8 + size[first]) * float(N_STYLES) + style
-    order = np.lexsort((h.random(m), key[unit]))
+    shuffled = h.permutation(m)  # the lines of an outfit in random order (a stable sort keeps it)
+    order = shuffled[np.argsort(key[unit][shuffled], kind="stable")]
     ordered = unit[order]
     joined = np.r_[False, ordered[1:] == ordered[:-1]]
     return order, joined
@@ -223,10 +228,10 @@ def _look_shown(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks:
     pieces = np.bincount(group, weights=np.r_[True, p[1:] != p[:-1]])[group]  # distinct SKCs sold there today
     priority = np.empty(len(line))
     priority[order] = pieces + h.random(len(line))
-    best = np.argsort(line * (priority.max() + 1.0) - priority)  # per line (lines ascend), most pieces first
-    chosen = best[np.r_[True, line[best][1:] != line[best][:-1]]]
-    ok = priority[chosen] >= 2
-    out[line[chosen][ok]] = look[chosen][ok]
+    starts = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])  # ``line`` ascends: one run per line
+    best = np.maximum.reduceat(priority, starts)
+    chosen = (priority == np.repeat(best, np.diff(np.r_[starts, len(line)]))) & (priority >= 2)
+    out[line[chosen]] = look[chosen]
     return out
 
 
