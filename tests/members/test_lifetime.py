@@ -79,7 +79,8 @@ def test_frequent_buyers_match_an_arbitrary_precision_reference(bg):
 
 def test_a_nearly_fixed_drop_out_probability_still_gives_numbers():
     """A fit can push a and b into the tens of thousands (every member drops out with about the same
-    probability, as on the tiny chain): Euler's form then underflows times overflows, the direct form answers."""
+    probability, as an intermediate build of the version-3 tiny chain did): Euler's form then underflows times
+    overflows, and the direct form answers."""
     pinned = BgNbdParams(r=1.0154, alpha=8.4203, a=30525.77, b=878076.3, log_likelihood=0.0, customers=0)
     cases = [(0.0, 0.0, 39.0), (1.0, 10.0, 39.0), (3.0, 30.0, 39.0), (10.0, 38.0, 39.0), (40.0, 38.8, 39.0)]
     frame = pd.DataFrame(cases, columns=["frequency", "recency", "T"])
