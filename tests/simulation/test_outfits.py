@@ -11,7 +11,7 @@ from workbench.simulation import outfits
 from workbench.simulation.build import build_warehouse
 from workbench.simulation.outfits import Affinity, arrange, design_looks
 
-from .conftest import SEED, rows, scalar
+from .conftest import SEED, scalar
 
 LOOKS = """
 select l.look_id, l.is_lead, p.category, p.brand, p.season, p.occasion, p.colour_family
@@ -33,26 +33,6 @@ def test_looks_pair_complementary_pieces_of_one_brand_and_season(con):
     goes = ((partners["colour_family"] == partners["colour_family_lead"]) | (partners["colour_family"] == "neutral")
             | (partners["colour_family_lead"] == "neutral"))
     assert goes.mean() > 0.8
-
-
-def test_look_partners_share_tickets_far_more_than_other_pieces_sold_that_day(con):
-    """The planted co-purchase: of the SKC pairs on one ticket, far more are look partners than of the pairs sold
-    on different tickets of the same store and day; the attach rate (连带率) still follows the store's."""
-    partner_share = rows(con, """
-        with items as (select distinct ticket_id, store_id, sale_date, skc_id from core.sales where line_type = 'sale'),
-        partners as (select distinct a.skc_id as x, b.skc_id as y from truth.looks a join truth.looks b using (look_id)
-                     where a.skc_id <> b.skc_id),
-        pairs as (select a.skc_id as x, b.skc_id as y, a.ticket_id = b.ticket_id as same_ticket
-                  from items a join items b using (store_id, sale_date) where a.skc_id <> b.skc_id)
-        select same_ticket, avg((partners.x is not null)::int)
-        from pairs left join partners using (x, y) group by 1""")
-    share = dict(partner_share)
-    assert share[True] > 2 * share[False]
-    ratios = [r for (r,) in rows(con, """
-        with s as (select store_id, sum(qty) / count(distinct ticket_id) as attach from core.sales
-                   where line_type = 'sale' group by 1)
-        select s.attach / t.attach from s join truth.stores t using (store_id)""")]
-    assert all(0.8 <= r <= 1.1 for r in ratios), ratios
 
 
 def _catalogue() -> pd.DataFrame:
