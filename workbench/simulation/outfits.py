@@ -183,19 +183,16 @@ def _outfits(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, size_rank
              affinity: Affinity) -> np.ndarray:
     """A unit id per line: the lines of an outfit bought together share one (>= m), every other line its own."""
     m = len(loc)
-    look = _look_shown(h, loc, skc, looks)
-    cand = np.flatnonzero(look >= 0)
+    cand, piece = _look_shown(h, loc, skc, looks)
     unit = np.arange(m, dtype=np.int64)
     if len(cand) < 2:
         return unit
     # the k-th line of each SKC of a look at a store joins that look's k-th candidate outfit; lines come in
     # slot order, so within an SKC the smaller sizes come first and the pieces of an outfit tend to agree
-    piece = looks.piece_key(loc[cand], look[cand], skc[cand])
-    by_piece = np.argsort(piece, kind="stable")
-    k = _rank_in_runs(piece[by_piece])
-    outfit_key = piece[by_piece] // len(looks.count) * (int(k.max()) + 1) + k
+    k = _rank_in_runs(piece)
+    outfit_key = piece // len(looks.count) * (int(k.max()) + 1) + k
     in_outfit = np.argsort(outfit_key, kind="stable")
-    lines, outfit_key = cand[by_piece][in_outfit], outfit_key[in_outfit]
+    lines, outfit_key = cand[in_outfit], outfit_key[in_outfit]
     outfit = np.cumsum(np.r_[True, outfit_key[1:] != outfit_key[:-1]]) - 1
     pieces = np.bincount(outfit)
     bought = (pieces >= 2) & _sizes_fit(outfit, size_rank[lines], affinity.size_gap)
@@ -214,13 +211,13 @@ def _sizes_fit(outfit: np.ndarray, size_rank: np.ndarray, gap: int) -> np.ndarra
     return (top - np.minimum(bottom, top)) <= gap
 
 
-def _look_shown(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks: Looks) -> np.ndarray:
+def _look_shown(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks: Looks) -> tuple[np.ndarray, np.ndarray]:
     """The look each line was bought for: of its SKC's looks, the one with most pieces sold at that store that
-    day (ties at random); -1 when no look of its SKC has another piece sold there that day."""
+    day (ties at random); none when no look of its SKC has another piece sold there that day. Returns the lines
+    bought for a look and their store × look × SKC keys (``Looks.piece_key``), sorted by key, then by line."""
     line, look = looks.memberships(skc)
-    out = np.full(len(loc), -1, np.int64)
     if len(line) == 0:
-        return out
+        return line, line
     piece = looks.piece_key(loc[line], look, skc[line])
     order = np.argsort(piece, kind="stable")
     p = piece[order]
@@ -233,8 +230,8 @@ def _look_shown(h: np.random.Generator, loc: np.ndarray, skc: np.ndarray, looks:
     starts = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])  # ``line`` ascends: one run per line
     best = np.maximum.reduceat(priority, starts)
     chosen = (priority == np.repeat(best, np.diff(np.r_[starts, len(line)]))) & (priority >= 2)
-    out[line[chosen]] = look[chosen]
-    return out
+    kept = order[chosen[order]]
+    return line[kept], piece[kept]
 
 
 def _rank_in_runs(key: np.ndarray) -> np.ndarray:
