@@ -302,6 +302,18 @@ def test_the_cases_are_written_to_the_mart_and_a_rerun_replaces_them(tiny_settin
     assert pd.to_datetime(march["event_date"]).dt.month.eq(3).all()
 
 
+def test_a_first_write_whose_cases_name_no_member_still_creates_the_mart(tiny_settings, tmp_path):
+    """A period's cases may all be walk-in tickets: the columns still get the contract's types."""
+    settings = tiny_settings.with_(warehouse=tmp_path / "tiny.duckdb", audit_dir=tmp_path / "audit")
+    shutil.copyfile(tiny_settings.warehouse, settings.warehouse)
+    month = (date(2025, 3, 1), date(2025, 3, 31))
+    with wb.session("u_pipeline", settings=settings, read_only=False) as s:
+        results = {name: frame.assign(member_id=None, cashier_id=None) for name, frame in run_checks(s, *month).items()}
+        written = write_cases(s, results, *month)
+        types = s.table("marts.risk_cases").schema()
+    assert written > 0 and types["member_id"].is_int64() and types["cashier_id"].is_int32()
+
+
 def test_wb_bench_risk_scores_every_check_in_the_shared_json_format(tiny_settings, tmp_path):
     import json
 

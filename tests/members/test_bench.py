@@ -34,6 +34,9 @@ def test_the_members_bench_scores_bgnbd_on_a_holdout(tiny_settings, tmp_path):
     assert report["machine"]["pairing_as_of"] == "2025-12-03" and report["machine"]["pairing_top_k"] == 5
     ours, popular = _value(report, "workbench", "pairing_hit_rate"), _value(report, "popularity", "pairing_hit_rate")
     assert 0 < popular < ours < 1 and _value(report, "workbench", "pairing_tickets") > 300
+    # the planted looks (truth.looks): co-purchase recovers more of them than the best sellers do
+    for metric in ("pairing_look_recall", "pairing_look_precision"):
+        assert 0 <= _value(report, "popularity", metric) < _value(report, "workbench", metric) <= 1
     # scalpers over the whole year, scored by the oracle: the pooled rules find every planted case
     assert report["machine"]["scalper_start"] == "2025-01-01" and _value(report, "workbench", "scalper_planted") == 7
     assert _value(report, "workbench", "scalper_recall") == 1.0

@@ -50,15 +50,14 @@ def test_bgnbd_predictions_agree_with_the_lifetimes_oracle(bg, cdnow_summary):
                                rtol=1e-6)
 
 
-def test_frequent_buyers_match_an_arbitrary_precision_reference(bg):
-    """The paper's eq. 10 evaluated term by term with 50 digits (mpmath) against the Euler-transformed form."""
+def _eq10(params: BgNbdParams, cases: list[tuple[float, float, float]], t: float) -> list[float]:
+    """The paper's eq. 10 evaluated term by term with 50 digits (mpmath): the reference for our closed forms."""
     mp = pytest.importorskip("mpmath", reason="mpmath (a dependency of sympy) gives the reference")
     mp.mp.dps = 50
-    r, alpha, a, b = (mp.mpf(v) for v in (bg.r, bg.alpha, bg.a, bg.b))
-    cases = [(0.0, 0.0, 38.86), (2.0, 30.43, 38.86), (50.0, 38.0, 38.86), (300.0, 38.0, 38.86),
-             (1000.0, 38.8, 38.86), (3000.0, 38.8, 38.86)]
+    r, alpha, a, b = (mp.mpf(v) for v in (params.r, params.alpha, params.a, params.b))
+    t = mp.mpf(t)
 
-    def reference(x, t_x, T, t):
+    def one(x, t_x, T):
         x, t_x, T = mp.mpf(x), mp.mpf(t_x), mp.mpf(T)
         z = t / (alpha + T + t)
         first = (a + b + x - 1) / (a - 1) * (
@@ -66,10 +65,29 @@ def test_frequent_buyers_match_an_arbitrary_precision_reference(bg):
         odds = a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x) if x > 0 else 0
         return float(first / (1 + odds))
 
+    return [one(*case) for case in cases]
+
+
+def test_frequent_buyers_match_an_arbitrary_precision_reference(bg):
+    """The Euler-transformed form against eq. 10 with 50 digits, up to 3,000 repeat purchases."""
+    cases = [(0.0, 0.0, 38.86), (2.0, 30.43, 38.86), (50.0, 38.0, 38.86), (300.0, 38.0, 38.86),
+             (1000.0, 38.8, 38.86), (3000.0, 38.8, 38.86)]
     frame = pd.DataFrame(cases, columns=["frequency", "recency", "T"])
     for t in (13.0, 39.0, 520.0):
-        expected = [reference(*case, mp.mpf(t)) for case in cases]
-        np.testing.assert_allclose(bg.conditional_expected_purchases(frame, t), expected, rtol=1e-7)
+        np.testing.assert_allclose(bg.conditional_expected_purchases(frame, t), _eq10(bg, cases, t), rtol=1e-7)
+
+
+def test_a_nearly_fixed_drop_out_probability_still_gives_numbers():
+    """A fit can push a and b into the tens of thousands (every member drops out with about the same
+    probability, as an intermediate build of the version-3 tiny chain did): Euler's form then underflows times
+    overflows, and the direct form answers."""
+    pinned = BgNbdParams(r=1.0154, alpha=8.4203, a=30525.77, b=878076.3, log_likelihood=0.0, customers=0)
+    cases = [(0.0, 0.0, 39.0), (1.0, 10.0, 39.0), (3.0, 30.0, 39.0), (10.0, 38.0, 39.0), (40.0, 38.8, 39.0)]
+    frame = pd.DataFrame(cases, columns=["frequency", "recency", "T"])
+    for t in (13.0, 52.0):
+        np.testing.assert_allclose(pinned.conditional_expected_purchases(frame, t), _eq10(pinned, cases, t),
+                                   rtol=1e-7)
+    assert np.isfinite(pinned.expected_purchases(np.array([1.0, 13.0, 52.0]))).all()
 
 
 def test_p_alive_falls_with_the_time_since_the_last_purchase(bg):

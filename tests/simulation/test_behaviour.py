@@ -39,6 +39,26 @@ def test_conversion_attach_and_returns_are_plausible(con):
     assert 1.3 <= statistics.mean(own_attach) <= 2.2
 
 
+def test_look_partners_share_tickets_far_more_than_other_pieces_sold_that_day(con):
+    """The planted co-purchase: of the SKC pairs on one ticket, far more are look partners than of the pairs sold
+    on different tickets of the same store and day; the attach rate (连带率) still follows the store's."""
+    partner_share = rows(con, """
+        with items as (select distinct ticket_id, store_id, sale_date, skc_id from core.sales where line_type = 'sale'),
+        partners as (select distinct a.skc_id as x, b.skc_id as y from truth.looks a join truth.looks b using (look_id)
+                     where a.skc_id <> b.skc_id),
+        pairs as (select a.skc_id as x, b.skc_id as y, a.ticket_id = b.ticket_id as same_ticket
+                  from items a join items b using (store_id, sale_date) where a.skc_id <> b.skc_id)
+        select same_ticket, avg((partners.x is not null)::int)
+        from pairs left join partners using (x, y) group by 1""")
+    share = dict(partner_share)
+    assert share[True] > 2 * share[False]
+    ratios = [r for (r,) in rows(con, """
+        with s as (select store_id, sum(qty) / count(distinct ticket_id) as attach from core.sales
+                   where line_type = 'sale' group by 1)
+        select s.attach / t.attach from s join truth.stores t using (store_id)""")]
+    assert all(0.8 <= r <= 1.1 for r in ratios), ratios
+
+
 def test_about_two_in_five_tickets_carry_a_member_card(con):
     share = scalar(con, "select count(distinct ticket_id) filter (where member_id is not null) / count(distinct ticket_id) "
                         "from core.sales where line_type = 'sale'")

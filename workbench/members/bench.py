@@ -13,7 +13,9 @@ on the held-out tickets of the ``pairing_days`` after it. Methods ``workbench`` 
 ``popularity`` (the training window's best sellers) and ``store_best_sellers`` (the ticket's own store's best
 sellers: it knows the store, which a per-SKC list does not), metric ``pairing_hit_rate`` (share of held-out multi-SKC
 tickets with another SKC among the query's top-k); ``workbench`` also ``pairing_tickets``,
-``pairing_co_purchase_share`` and ``pairing_wall_s``.
+``pairing_co_purchase_share`` and ``pairing_wall_s``. On a simulated chain with designed looks (generator
+version 3), ``workbench`` and ``popularity`` also report ``pairing_look_recall`` and ``pairing_look_precision``:
+how much of the planted outfit structure (``truth.looks``, read by the oracle) their suggestions recover.
 
 Scalper detection (:mod:`workbench.members.scalper_score`) over the members' whole purchase span, scored by the
 oracle against the planted ``scalping`` cases: method ``workbench``, metrics ``scalper_precision`` and
@@ -111,6 +113,23 @@ def add_pairing(report: BenchReport, settings, user: str, as_of: dt.date, holdou
     report.add("workbench", "pairing_tickets", score.tickets)
     report.add("workbench", "pairing_co_purchase_share", round(score.co_purchase_share, 4))
     report.add("workbench", "pairing_wall_s", round(wall, 3))
+    add_look_recall(report, settings, score.suggested)
+
+
+def add_look_recall(report: BenchReport, settings, suggested: dict) -> None:
+    """How much of the simulator's planted outfit structure (``truth.looks``, read by the oracle) each method's
+    suggestions recover; nothing when the warehouse has no looks (generator version 2 or a real chain)."""
+    import workbench as wb
+    from workbench.members.pairing_eval import look_recall
+
+    with wb.session("u_oracle", settings=settings, read_only=True, entry_point="cli") as s:
+        if not s.table_exists("truth.looks"):
+            return
+        looks = s.table("truth.looks").select("look_id", "skc_id").to_pandas()
+    for method, frame in suggested.items():
+        recall, precision = look_recall(frame, looks)
+        report.add(method, "pairing_look_recall", round(recall, 4))
+        report.add(method, "pairing_look_precision", round(precision, 4))
 
 
 @click.command("members")

@@ -88,9 +88,7 @@ class BgNbdParams:
         """E[X(t)]: repeat purchases a new customer makes in their first ``t`` weeks (paper eq. 9)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         t = np.asarray(t, dtype="float64")
-        z = t / (alpha + t)
-        # (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z), with Euler's transformation so the series stays finite as z -> 1
-        tail = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
+        tail = _tail(r, a, b, np.zeros_like(t), t / (alpha + t))  # (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)
         return (a + b - 1) / (a - 1) * (1 - tail)
 
     def p_alive(self, summary: Any) -> np.ndarray:
@@ -106,17 +104,27 @@ class BgNbdParams:
     def conditional_expected_purchases(self, summary: Any, t: float) -> np.ndarray:
         """E[Y(t) | frequency, recency, T]: repeat purchases each customer is expected to make in the next ``t`` weeks.
 
-        Paper eq. 10. The factor ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is computed as
-        (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z) (Euler's transformation): the numerator parameters no
-        longer grow with x, so frequent buyers do not overflow the series.
+        Paper eq. 10, with the factor ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) from :func:`_tail`.
         """
         x, t_x, T = _arrays(summary)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        c = a + b + x - 1
-        tail = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
-        first = c / (a - 1) * (1 - tail)
+        tail = _tail(r, a, b, x, t / (alpha + T + t))
+        first = (a + b + x - 1) / (a - 1) * (1 - tail)
         return first / (1 + (x > 0) * np.exp(self._log_dead_odds(x, t_x, T)))
+
+
+def _tail(r: float, a: float, b: float, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """(1-z)^(r+x) · 2F1(r+x, b+x; a+b+x-1; z), computed as (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z) (Euler's
+    transformation: the numerator parameters no longer grow with x, so frequent buyers do not overflow the series).
+    Where that gives no number -- a and b in the tens of thousands, a drop-out probability the fit pinned down,
+    when (1-z)^(a-1) underflows while the series overflows -- the direct form, which is then well behaved."""
+    c = a + b + x - 1
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        euler = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+        bad = ~np.isfinite(euler)
+        if np.any(bad):
+            euler = np.where(bad, (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z), euler)
+    return euler
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,28 @@ sellers of the training window to everyone (leaving out the query itself): what 
 would put next to any item. A second baseline, ``store_best_sellers``, offers the ticket's own store's k best
 sellers of the training window: it knows where the ticket was sold, which a per-SKC list does not, and shows
 how much of the basket the store alone explains. Everything is computed in the engine.
+
+Where the warehouse is the simulated chain, :func:`look_recall` says how much of the planted outfit structure
+(``truth.looks``, read only by the oracle) a list of suggestions recovers: of the designed look partners of the
+queried SKCs, the share among their suggestions, and of the suggestions, the share that are look partners.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from workbench.members.pairing import (PairingSettings, basket_items, best_sellers, load_pairing_settings,
                                        suggest_pairs, ticket_span)
 from workbench.members.summary import MembersError, member_day
 
-__all__ = ["PairingScore", "holdout_tickets", "popularity_pairs", "hit_rate", "store_hit_rate", "evaluate_pairing", "score_pairing"]
+__all__ = ["PairingScore", "holdout_tickets", "popularity_pairs", "hit_rate", "store_hit_rate", "evaluate_pairing",
+           "score_pairing", "look_recall"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class PairingScore:
     tickets: int            # held-out tickets with two or more SKCs (the queries)
     hit_rate: dict[str, float]  # method -> share of those tickets hit
     co_purchase_share: float    # share of queries with at least one co-purchase suggestion
+    suggested: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)  # method -> skc_id,
+    # suggested_skc_id of the queried SKCs (workbench, popularity)
 
     @property
     def lift_over_popularity(self) -> float:
@@ -104,7 +112,21 @@ def evaluate_pairing(sales: ir.Table, products: ir.Table, as_of: dt.date, holdou
     covered = int(queries.join(with_pairs.rename(query_skc="skc_id"), "query_skc").count().to_pandas())
     rates = {"workbench": hit_rate(queries, answers, ours), "popularity": hit_rate(queries, answers, baseline),
              "store_best_sellers": store_hit_rate(sales, queries, answers, start, as_of, settings.top_k)}
-    return PairingScore(start, as_of, end, settings.top_k, n, rates, covered / n if n else float("nan"))
+    suggested = {"workbench": ours.select("skc_id", "suggested_skc_id").to_pandas(),
+                 "popularity": baseline.to_pandas()}
+    return PairingScore(start, as_of, end, settings.top_k, n, rates, covered / n if n else float("nan"), suggested)
+
+
+def look_recall(suggested: pd.DataFrame, looks: pd.DataFrame) -> tuple[float, float]:
+    """(recall, precision) of suggestions (``skc_id``, ``suggested_skc_id``) against designed looks (``look_id``,
+    ``skc_id``: the simulator's ``truth.looks``): the share of the suggested-for SKCs' look partners among
+    their suggestions, and the share of the suggestions that are look partners."""
+    pairs = looks.merge(looks, on="look_id", suffixes=("", "_partner"))
+    pairs = pairs.loc[pairs["skc_id"] != pairs["skc_id_partner"], ["skc_id", "skc_id_partner"]].drop_duplicates()
+    pairs = pairs[pairs["skc_id"].isin(suggested["skc_id"])].rename(columns={"skc_id_partner": "suggested_skc_id"})
+    found = pairs.merge(suggested[["skc_id", "suggested_skc_id"]].drop_duplicates(), on=["skc_id", "suggested_skc_id"])
+    recall = len(found) / len(pairs) if len(pairs) else float("nan")
+    return recall, (len(found) / len(suggested) if len(suggested) else float("nan"))
 
 
 def score_pairing(session: Any, as_of: Any, holdout_days: int = 28,

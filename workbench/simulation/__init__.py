@@ -4,7 +4,8 @@ A deterministic generator builds a fashion retail chain (stores, products in
 style / colour / size, seasons, the Chinese retail calendar, lifecycles,
 promotions, size curves, members, traffic, baskets, returns, transfers,
 consignment, B-goods) and streams it into the warehouse. Its ground truth
-(true demand before stock-outs, hidden parameters, planted irregularities)
+(true demand before stock-outs, hidden parameters, planted irregularities,
+designed looks)
 goes to the ``truth`` layer, which no business role may read.
 
 Read the modules in this order:
@@ -24,6 +25,7 @@ Read the modules in this order:
 ``buying``          season orders, basics, reorders (追单)
 ``season_end``      markdowns, recall, supplier returns, outlet resale
 ``members``         loyalty members with hidden purchase rates and churn
+``outfits``         designed looks (搭配) and the outfits that hold tickets together
 ``baskets``         tickets, prices, payments, points, returns, exchanges
 ``irregularities``  planted cases (discount abuse, unpaid sales, scalping ...)
 ``monthly``         store costs, sales plans, consignment settlements

@@ -3,6 +3,9 @@
 - **Baskets**: a store's units of the day are ordered by size (most lines of a
   ticket share the buyer's size; some items -- bags, gifts -- don't) and cut
   into tickets of geometric length with mean = the store's attach rate (连带率).
+  Outfits (搭配, ``outfits``): pieces of one designed look sold at a store that
+  day are often bought together and stay on one ticket, and some customers
+  match occasion and colour; only the grouping changes, never the units sold.
 - **Members**: a ticket carries a member card with the store's member share,
   drawn from the living members of that store and size (see ``members``).
 - **Payments**: WeChat Pay and Alipay dominate, some card and cash; online
@@ -12,7 +15,8 @@
   sometimes pay part of a ticket with points (100 points = 1 CNY), and lose
   the points of what they return.
 - **Returns and exchanges**: some units come back within 30 days (more
-  online), as a refund or, in stores, an exchange for a neighbouring size of
+  online; drawn per line in generator version 2's ticket order, so outfits
+  never change stock), as a refund or, in stores, an exchange for a neighbouring size of
   the same SKC if it is in stock; a share of returns is defective (B-goods).
 """
 
@@ -27,6 +31,7 @@ from workbench.simulation.calendar import Calendar
 from workbench.simulation.catalog import Catalog
 from workbench.simulation.chain import Chain
 from workbench.simulation.members import MemberPool, Members
+from workbench.simulation import outfits
 from workbench.simulation.arrays import expand
 from workbench.simulation.ranging import RangePlan
 from workbench.simulation.seeding import rng
@@ -119,6 +124,8 @@ class Checkout:
         products = catalog.products
         self.size_rank = products["size_rank"].to_numpy(np.int64)
         self.full_price = products["full_price"].to_numpy(float)
+        self.sku_skc = catalog.sku_skc()
+        self.looks = outfits.design_looks(catalog.skc, seed)
         kind = chain.type
         staff = chain.stores["staff_count"].to_numpy()
         self.cashier_first = chain.store_id.astype(np.int64) * 100 + 1
@@ -126,6 +133,7 @@ class Checkout:
         self.online = kind == "online"
         self.counter = kind == "consignment"
         self.pending: dict[int, list[tuple[Lines, np.ndarray]]] = defaultdict(list)
+        self.return_rank = np.zeros(0, np.int64)  # today's sale lines in version 2's ticket order (sell)
         self.day_key = 0
         self.seq = 0
 
@@ -149,31 +157,22 @@ class Checkout:
     def sell(self, day: int, slots: np.ndarray, sold: np.ndarray, unit_price: np.ndarray, promo: np.ndarray) -> Lines:
         """Tickets for the units sold today (``unit_price``/``promo`` per demand group), sorted by ticket."""
         g = rng(self.seed, "baskets", day)
-        plan = self.plan
-        unit_slot = np.repeat(slots, sold)  # grouped by slot
-        n = len(unit_slot)
-        if n == 0:
-            return Lines.empty()
-        # A customer sometimes takes two of the same item: one line with qty 2.
-        joins = np.r_[False, unit_slot[1:] == unit_slot[:-1]] & (g.random(n) < MULTI_UNIT)
-        starts = np.flatnonzero(~joins)
-        line_slot = unit_slot[starts]
-        qty = np.diff(np.r_[starts, n])
+        self.return_rank = np.zeros(0, np.int64)
+        line_slot, qty = _join_units(g, np.repeat(slots, sold))
         m = len(line_slot)
+        if m == 0:
+            return Lines.empty()
+        plan = self.plan
+        sku = plan.slot_sku[line_slot]
         loc = plan.slot_loc[line_slot].astype(np.int64)
-        size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[plan.slot_sku[line_slot]], g.integers(0, 7, m))
-        order = np.argsort(loc * 8 + size + g.random(m))  # by store, then the buyer's size, then at random
-        line_slot, qty, loc, size = line_slot[order], qty[order], loc[order], size[order]
-        # tickets end at random so that units per ticket average the store's attach rate (连带率)
-        units_per_line = np.bincount(loc, weights=qty, minlength=self.chain.n) / np.maximum(np.bincount(loc, minlength=self.chain.n), 1)
-        new = np.r_[True, loc[1:] != loc[:-1]] | (g.random(m) < np.minimum(1.0, units_per_line[loc] / self.chain.attach[loc]))
-        first_line = np.flatnonzero(new)
-        t_loc, t_size = loc[first_line], size[first_line]
-        n_lines = np.diff(np.r_[first_line, m])
-        seconds = self._times(g, t_loc)
-        by_time = np.argsort(t_loc * 86_400 + seconds)  # ticket numbers run through the day, store by store
-        t_loc, t_size, seconds, n_lines, first_line = t_loc[by_time], t_size[by_time], seconds[by_time], n_lines[by_time], first_line[by_time]
-        take = expand(first_line, n_lines)
+        size = np.where(g.random(m) < SIZE_LOYALTY, self.size_rank[sku], g.integers(0, 7, m))
+        version2 = self._version2_rank(g, loc, size, qty)
+        # by store, then the buyer's size; outfits (搭配) stay whole, like styles sit together (see outfits)
+        order, joined = outfits.arrange(rng(self.seed, "outfits", day), loc, size, self.sku_skc[sku], self.size_rank[sku],
+                                        self.looks, outfits.AFFINITY)
+        t_loc, t_size, seconds, n_lines, take = self._cut(g, loc[order], size[order], qty[order], joined)
+        take = order[take]
+        self.return_rank = version2[take]  # read by schedule_returns
         line_slot, qty = line_slot[take], qty[take]
         ticket_of_line = np.repeat(np.arange(len(t_loc)), n_lines)
         ticket_id = self.new_tickets(len(t_loc))
@@ -186,6 +185,33 @@ class Checkout:
             full=self.full_price[sku], price=unit_price[group], promo=promo[group], orig=np.zeros(m, np.int64),
             seconds=seconds[ticket_of_line], method=self._methods(g, t_loc)[ticket_of_line],
         )
+
+    def _cut(self, g: np.random.Generator, loc: np.ndarray, size: np.ndarray, qty: np.ndarray,
+             joined: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Tickets from arranged lines: cut at random between units (an outfit or a single line; ``joined``: the
+        line continues the one before) so that units per ticket average the store's attach rate (连带率):
+        E[tickets] = units ÷ attach whatever the outfits are. Returns per ticket, in time order: location, buyer's
+        size, time of day, lines; and the arranged lines' positions in ticket order."""
+        m, n = len(loc), self.chain.n
+        units = np.bincount(loc, weights=qty, minlength=n) / np.maximum(np.bincount(loc, weights=(~joined).astype(float), minlength=n), 1)
+        cut = g.random(m) < np.minimum(1.0, units[loc] / self.chain.attach[loc])
+        first = np.flatnonzero(np.r_[True, loc[1:] != loc[:-1]] | (cut & ~joined))
+        t_loc = loc[first]
+        seconds = self._times(g, t_loc)
+        by_time = np.argsort(t_loc * 86_400 + seconds)  # ticket numbers run through the day, store by store
+        first, n_lines = first[by_time], np.diff(np.r_[first, m])[by_time]
+        return t_loc[by_time], size[first], seconds[by_time], n_lines, expand(first, n_lines)
+
+    def _version2_rank(self, g: np.random.Generator, loc: np.ndarray, size: np.ndarray, qty: np.ndarray) -> np.ndarray:
+        """Where each line stood in generator version 2's tickets (by store and buyer's size, cut at random; the
+        same draws from ``g``). Returns are drawn line by line in that order, so which units come back -- and so
+        stock, sales and demand per SKU × store × day -- are exactly version 2's; only the tickets are new."""
+        m = len(loc)
+        order = np.argsort(loc * 8 + size + g.random(m))
+        *_, take = self._cut(g, loc[order], size[order], qty[order], np.zeros(m, dtype=bool))
+        rank = np.empty(m, dtype=np.int64)
+        rank[order[take]] = np.arange(m)
+        return rank
 
     def _times(self, g: np.random.Generator, loc: np.ndarray) -> np.ndarray:
         hours = np.where(self.online[loc], _draw(g, ONLINE_HOURS, len(loc)), _draw(g, STORE_HOURS, len(loc)))
@@ -212,6 +238,10 @@ class Checkout:
     def schedule_returns(self, day: int, lines: Lines) -> None:
         """Decide now which units will come back, when, and whether as an exchange."""
         g = rng(self.seed, "returns", day)
+        # drawn line by line in generator version 2's order (today's sale lines as sell() ranked them, then any
+        # others): which units come back, and so the stock, does not depend on the outfits on the tickets
+        sold = len(self.return_rank)
+        lines = lines.take(np.r_[np.argsort(self.return_rank), np.arange(sold, len(lines))])
         back = g.binomial(lines.qty, self.chain.return_rate[lines.loc])
         hit = np.flatnonzero((back > 0) & (lines.kind == SALE))
         if len(hit) == 0:
@@ -329,6 +359,14 @@ class Checkout:
             pt_member=member[pt_index], pt_ticket=tickets[pt_index], pt_loc=loc[pt_index], pt_points=pt_points,
             pt_reason=np.concatenate([np.full(len(v), r) for _, v, r in entries])[pt_mask],
         )
+
+
+def _join_units(g: np.random.Generator, unit_slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lines from units (grouped by slot): a customer sometimes takes two of the same item, one line with qty 2."""
+    n = len(unit_slot)
+    joins = np.r_[False, unit_slot[1:] == unit_slot[:-1]] & (g.random(n) < MULTI_UNIT)
+    starts = np.flatnonzero(~joins)
+    return unit_slot[starts], np.diff(np.r_[starts, n])
 
 
 def ration_single(slot: np.ndarray, available: np.ndarray) -> np.ndarray:

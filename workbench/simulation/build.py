@@ -340,6 +340,8 @@ class Simulation:
             "hotness": pa.array(skc["hotness"].tolist()), "elasticity": skc["elasticity"].to_numpy(),
             "peak_week": skc["peak_week"].to_numpy(), "decay": skc["decay"].to_numpy(),
         })
+        looks = self.checkout.looks.table
+        w.add("truth.looks", {c: looks[c].to_numpy() for c in looks.columns})
         dc = chain.type == "dc"
         w.add("truth.stores", {
             "store_id": chain.store_id, "store_effect": nullable(np.round(chain.effect, 5), dc),

@@ -315,6 +315,12 @@ TRUTH = [
         ("peak_week", "float64", "week of life at peak demand"),
         ("decay", "float64", "weekly decay after the peak"),
     ], key=("skc_id",)),
+    _t("truth", "looks", "Looks the merchandisers designed (搭配): pieces shown together and often bought on one "
+       "ticket (simulation/outfits.py).", [
+        ("look_id", "int32", "look", False),
+        ("skc_id", "int32", "style-colour in the look", False),
+        ("is_lead", "boolean", "the piece the look was styled around (a top, dress or outer layer)", False),
+    ], key=("look_id", "skc_id")),
     _t("truth", "stores", "Hidden store parameters.", [
         ("store_id", "int32", "location", False),
         ("store_effect", "float64", "demand multiplier"),

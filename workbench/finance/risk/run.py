@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 import pandas as pd
+import pyarrow as pa
 
 from workbench.finance.risk import points, sales, stock
 from workbench.finance.risk.params import DEFAULTS, RiskSettings, load_risk_settings
@@ -82,5 +83,16 @@ def write_cases(session, results: dict[str, pd.DataFrame], start: date, end: dat
     rows); rows written."""
     if not results:
         raise ValueError("no check results to write: run_checks(...) first")
-    return session.write("marts.risk_cases", all_cases(results, start, end), mode="replace_where",
+    return session.write("marts.risk_cases", _as_contract(all_cases(results, start, end)), mode="replace_where",
                          where={"period_start": start, "period_end": end})
+
+
+def _as_contract(cases: pd.DataFrame) -> pa.Table:
+    """The cases in the types of ``marts.risk_cases`` (``schema.OUTPUTS``; the session fills ``run_id``): a period
+    whose cases name no member (or no cashier) still gives a typed column, not an all-null one the door cannot
+    create the table from."""
+    from workbench.warehouse.schema import OUTPUTS
+
+    schema = OUTPUTS["marts.risk_cases"].arrow_schema()
+    schema = schema.remove(schema.get_field_index("run_id"))
+    return pa.Table.from_pandas(cases, preserve_index=False).select(schema.names).cast(schema)
