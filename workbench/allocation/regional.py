@@ -158,6 +158,7 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     dc_left = _dc_stock(positions, stores)
     dc_price = _water_level(wants, dc_left)
     priced = _priced_dc(arcs, stores, dc_price)
+
     def relax(r):
         model = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
         return model, model.relax()

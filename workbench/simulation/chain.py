@@ -140,8 +140,7 @@ class Chain:
 
 def build_chain(scale: Scale, seed: int, sim_start: date, window_start: date, end: date) -> Chain:
     """Physical stores first (S001 ...), then the online shop, with the DC as row 0."""
-    physical = _tiny_layout(window_start, end, seed) if scale.name == "tiny" else _generated_layout(scale, seed, sim_start, window_start, end)
-    physical["capacity_units"] = shelf_capacity(physical["area_m2"].to_numpy(), scale)
+    physical = _tiny_layout(scale, window_start, end, seed) if scale.name == "tiny" else _generated_layout(scale, seed, sim_start, window_start, end)
     stores = pd.concat([_dc_row(), physical, _online_row()], ignore_index=True)
     return _with_hidden_parameters(stores, seed)
 
@@ -156,7 +155,7 @@ def shelf_capacity(area_m2: np.ndarray, scale: Scale) -> np.ndarray:
     return (area_m2 * UNITS_PER_M2 * scale.units_per_store_day / DEMO_UNITS_PER_STORE_DAY).astype(np.int32)
 
 
-def _tiny_layout(window_start: date, end: date, seed: int) -> pd.DataFrame:
+def _tiny_layout(scale: Scale, window_start: date, end: date, seed: int) -> pd.DataFrame:
     g = rng(seed, "tiny-layout")
     rows = []
     for code, kind, grade, city, opens in TINY_LAYOUT:
@@ -164,7 +163,7 @@ def _tiny_layout(window_start: date, end: date, seed: int) -> pd.DataFrame:
         rows.append(dict(store_code=code, store_type=kind, grade=grade, city=city, open_date=open_date))
     frame = pd.DataFrame(rows)
     frame["host_brand"] = np.where(frame["store_type"] == "consignment", "Lumen", "")
-    return _physical_attributes(frame, seed)
+    return _physical_attributes(frame, seed, scale)
 
 
 def _generated_layout(scale: Scale, seed: int, sim_start: date, window_start: date, end: date) -> pd.DataFrame:
@@ -187,7 +186,7 @@ def _generated_layout(scale: Scale, seed: int, sim_start: date, window_start: da
     counters = frame["store_type"] == "consignment"
     frame["host_brand"] = ""
     frame.loc[counters, "host_brand"] = g.choice(BRANDS, size=int(counters.sum()), p=[0.5, 0.3, 0.2])
-    return _physical_attributes(frame, seed)
+    return _physical_attributes(frame, seed, scale)
 
 
 def _pick_city(g: np.random.Generator, kind: str, grade: str | None, i: int) -> str:
@@ -216,7 +215,7 @@ def _ensure_every_region(frame: pd.DataFrame, g: np.random.Generator) -> None:
         frame.loc[i, "city"] = next(c for c, v in CITIES.items() if v[1] == region and v[2] <= 2)
 
 
-def _physical_attributes(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+def _physical_attributes(frame: pd.DataFrame, seed: int, scale: Scale) -> pd.DataFrame:
     """Names, sizes, costs and coordinates from type, grade and city."""
     g = rng(seed, "store-attributes")
     n = len(frame)
@@ -254,7 +253,7 @@ def _physical_attributes(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
         "staff_count": staff,
         "monthly_rent": rent.round(2),
         "monthly_staff_cost": (staff * np.where(tier == 1, 9000.0, 6500.0) * g.uniform(0.9, 1.1, n)).round(2),
-        "capacity_units": np.zeros(n, np.int32),  # set from the scale's trade: shelf_capacity
+        "capacity_units": shelf_capacity(area, scale),
         "latitude": (city.map(lambda c: CITIES[c][3]).to_numpy() + g.normal(0, 0.03, n)).round(5),
         "longitude": (city.map(lambda c: CITIES[c][4]).to_numpy() + g.normal(0, 0.03, n)).round(5),
         "host_brand": frame["host_brand"].to_numpy(),
