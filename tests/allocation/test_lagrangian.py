@@ -101,3 +101,44 @@ def test_a_search_stopped_by_its_deadline_says_so():
                    deadline=0.0, plan_on=model.plan_on, gap=1e-9)
     assert found.timed_out and found.steps == 0
     assert violations(*tables, model.arcs.assign(units=found.x)[found.x > 0]) == []  # still a plan
+
+
+def donor_day(donor_headroom: int = 100):
+    """Shop A holds 3 of a SKU (keeps 1 on display) and sells Poisson(0.2); shop B holds none and sells
+    Poisson(0.1); margin 100, a unit from A to B costs 1 and a shipment 5."""
+    A, B = 1, 2
+    positions = pd.DataFrame({"sku_id": [7, 7], "location_id": [A, B], "stock": [3, 0], "mean": [0.2, 0.1],
+                              "nb_size": [np.inf, np.inf], "margin": [100.0, 100.0], "keep": [1, 0]})
+    arcs = pd.DataFrame({"origin": [A], "dest": [B], "sku_id": [7], "unit_cost": [1.0]})
+    routes = pd.DataFrame({"origin": [A], "dest": [B], "fixed_cost": [5.0]})
+    stores = pd.DataFrame({"store_id": [A, B], "headroom": [donor_headroom, 100], "max_shipments": [2, 2]})
+    return checked(positions, arcs, routes, stores)
+
+
+def test_a_donor_priced_at_its_own_step_is_in_balance():
+    # B's first unit earns 100 P(D >= 1) - 1 = 8.5, its second 100 P(D >= 2) - 1 < 0: B takes one unit.
+    # Priced at exactly what A's first unit given loses, A may give it or keep it: both are answers, and
+    # the one that balances is the slope (breaking the tie towards keeping it said "A over-gives by 1").
+    model = _Model(*donor_day(), EXACT)
+    pricing = StorePricing(model)
+    price = np.zeros(len(model.p))
+    price[0] = 100 * poisson_tail(0.2, 3)  # A's first unit given: it would have sold with P(D >= 3)
+    assert model.down_loss[0] == pytest.approx(price[0])
+    pricing.evaluate(price, np.zeros(len(model.stores)))
+    balance, _ = pricing.slopes()
+    assert balance[0] == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_search_lowers_the_bound_from_the_lp_prices(seed):
+    # From the LP's prices, which sit on ties nearly everywhere, the steps must still go somewhere: the
+    # search closes at least a third of the way from the bound at those prices to the optimum.
+    tables = day(seed)
+    exact = solve(*tables, EXACT).objective
+    model = _Model(*tables, EXACT)
+    relaxation = model.relax()
+    pricing = StorePricing(model)
+    at_lp = pricing.evaluate(relaxation.unit_value, relaxation.headroom_value).value
+    found = search(pricing, relaxation.unit_value, relaxation.headroom_value, deadline=float("inf"),
+                   plan_on=model.plan_on, gap=1e-9, most_steps=300)
+    assert exact - 1e-6 <= found.bound <= at_lp - (at_lp - exact) / 3

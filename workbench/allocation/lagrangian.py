@@ -34,6 +34,8 @@ import numpy as np
 
 __all__ = ["StorePricing", "Relaxed", "Search", "TooManyRoutes", "search"]
 
+TIE = 1e-7  # a reduced cost this small (relative to the price) is nil: the step may be taken or not
+DEFLECTION = 0.1  # each step's direction: this share of the new slope, the rest the last direction
 MOST_SUBSETS = 200_000  # route subsets over all stores; beyond this the stores' problems are too many to list
 
 
@@ -191,7 +193,10 @@ class StorePricing:
         up = price[m.up_pos[up_priced]] - m.up_gain[up_priced]
         value = (subset_value[best].sum() + np.minimum(down, 0).sum() + np.minimum(up, 0).sum()
                  + headroom_price @ self.headroom)
-        self._last = (x, down < 0, up < 0, up_priced)
+        # steps whose reduced cost is nil (prices read off an LP sit on them) may be taken or not
+        tie = TIE * (1.0 + np.abs(price))
+        self._last = (x, down < 0, up < 0, up_priced, np.abs(down) <= tie[m.down_pos],
+                      np.abs(up) <= tie[m.up_pos[up_priced]])
         return Relaxed(-float(value), open_routes)
 
     def _combo_units(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,13 +232,24 @@ class StorePricing:
 
     def slopes(self) -> tuple[np.ndarray, np.ndarray]:
         """The subgradient at the last evaluation: each priced position's units over-given (balance
-        violated) and each store's headroom left; prices move along it."""
+        violated) and each store's headroom left; prices move along it.
+
+        Where a position's own step costs nothing at its price (a tie), taking it or not are both
+        answers, and so both slopes are subgradients: the one nearest balance is used. Prices read off
+        an LP sit on such ties at nearly every position; breaking them all one way gave a slope so long
+        that no step from there lowered the bound (a `large` day's regions stalled at 2.2 % above the plan).
+        """
         m = self.m
-        x, down_taken, up_taken, up_priced = self._last
+        x, down_taken, up_taken, up_priced, down_tie, up_tie = self._last
         n = len(m.p)
         net = (np.bincount(m.dst, x, minlength=n) - np.bincount(m.src, x, minlength=n)
                - np.bincount(m.up_pos[up_priced][up_taken], minlength=n)
                + np.bincount(m.down_pos[down_taken], minlength=n))
+        more_down = np.bincount(m.down_pos[down_tie & ~down_taken], minlength=n)
+        fewer_up = np.bincount(m.up_pos[up_priced][up_tie & up_taken], minlength=n)
+        more_up = np.bincount(m.up_pos[up_priced][up_tie & ~up_taken], minlength=n)
+        fewer_down = np.bincount(m.down_pos[down_tie & down_taken], minlength=n)
+        net = np.clip(0.0, net - more_up - fewer_down, net + more_down + fewer_up)
         balance = np.where(self.priced, -net, 0.0)
         k = len(self.headroom)
         into = np.bincount(self.dest_store[self.dest_store >= 0], x[self.dest_store >= 0], minlength=k)
@@ -288,42 +304,52 @@ class Search:
     x: np.ndarray  # units per arc of the best plan
     steps: int
     timed_out: bool = False
+    routes: np.ndarray | None = None  # the route choice at the best prices
 
 
 def search(pricing: StorePricing, price: np.ndarray, headroom_price: np.ndarray, deadline: float,
            plan_on: Callable[[np.ndarray], tuple[float, np.ndarray]], gap: float = 1e-4,
-           plan_every: int = 10, patience: int = 5, most_steps: int = 60) -> Search:
+           plan_every: int | None = 10, patience: int = 10, most_steps: int = 60, plan_last: bool = True) -> Search:
     """Subgradient steps on the prices (Polyak's step towards the best plan's value) until the plan is
     within ``gap`` of the bound, the steps have shrunk to nothing, or ``most_steps`` are taken. Steps, not
     seconds, are the budget, so the same day gives the same plan on every run; ``deadline``
     (``time.perf_counter()``) is only a ceiling for a slow machine. ``plan_on(open_routes)`` turns a route
-    choice into a plan: (value, units). The step is halved after ``patience`` steps that did not lower the
-    bound by a real amount."""
+    choice into a plan: (value, units), for the first prices, every ``plan_every`` steps (None: never) and,
+    with ``plan_last``, the best prices at the end (their route choice is returned either way). The step is
+    halved, and the prices go back to the best seen, after ``patience`` steps that did not lower the bound
+    by a real amount. Each step's direction keeps part of
+    the last one (``DEFLECTION``), which damps the zig-zag of plain subgradient steps."""
     relaxed = pricing.evaluate(price, headroom_price)
     best = _Best(relaxed.value, (price, headroom_price), *plan_on(relaxed.open_routes), {relaxed.open_routes.tobytes()})
     theta, stalled, steps, lap, timed_out = 1.0, 0, 0, time.perf_counter(), False
+    direction = None
     while theta > 1e-4 and steps < most_steps:
         # stop while one more step and the closing plan still fit before the deadline
         if time.perf_counter() + 2 * (time.perf_counter() - lap) >= deadline:
             timed_out = True
             break
         lap = time.perf_counter()
-        balance, headroom = pricing.slopes()
-        norm = balance @ balance + headroom @ headroom
-        if best.bound - best.plan_value <= gap * abs(best.plan_value) or norm < 1e-12:
-            break  # close enough, or the relaxed answer is itself a plan
-        step = theta * max(relaxed.value - best.plan_value, 1e-6 * abs(best.plan_value)) / norm
-        price, headroom_price = price + step * balance, np.minimum(headroom_price + step * headroom, 0.0)
+        slope = _projected(pricing.slopes(), headroom_price)
+        if best.bound - best.plan_value <= gap * abs(best.plan_value) or _norm(slope) < 1e-12:
+            break  # close enough, or no price change can lower the bound
+        direction = slope if direction is None else tuple(
+            DEFLECTION * g + (1 - DEFLECTION) * d for g, d in zip(slope, direction))
+        step = theta * max(relaxed.value - best.plan_value, 1e-6 * abs(best.plan_value)) / max(_norm(direction), 1e-12)
+        price, headroom_price = price + step * direction[0], np.minimum(headroom_price + step * direction[1], 0.0)
         relaxed = pricing.evaluate(price, headroom_price)
         steps += 1
         stalled = 0 if relaxed.value < best.bound - 1e-5 * abs(best.bound) else stalled + 1  # a crawl is a stall
-        if stalled >= patience:
-            theta, stalled = theta / 2, 0
         best.bound_at(relaxed.value, (price, headroom_price))
-        if steps % plan_every == 0:
+        if plan_every and steps % plan_every == 0:
             best.plan_from(relaxed.open_routes, plan_on)
-    best.plan_from(pricing.evaluate(*best.prices).open_routes, plan_on)
-    return Search(best.bound, best.plan_value, best.x, steps, timed_out)
+        if stalled >= patience:  # back to the best prices with a shorter step
+            theta, stalled, direction = theta / 2, 0, None
+            price, headroom_price = best.prices
+            relaxed = pricing.evaluate(price, headroom_price)
+    routes = pricing.evaluate(*best.prices).open_routes
+    if plan_last:
+        best.plan_from(routes, plan_on)
+    return Search(best.bound, best.plan_value, best.x, steps, timed_out, routes)
 
 
 @dataclass
@@ -347,6 +373,17 @@ class _Best:
         value, x = plan_on(open_routes)
         if value > self.plan_value:
             self.plan_value, self.x = value, x
+
+
+def _projected(slope: tuple[np.ndarray, np.ndarray], headroom_price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The slope without the headroom it cannot move: a price already at 0 (headroom to spare) stays 0.
+    Left in, the spare headroom of every roomy store swamped the step's length."""
+    balance, headroom = slope
+    return balance, np.where((headroom_price >= 0) & (headroom > 0), 0.0, headroom)
+
+
+def _norm(slope: tuple[np.ndarray, np.ndarray]) -> float:
+    return float(sum(part @ part for part in slope))
 
 
 def _starts(sorted_ids: np.ndarray) -> np.ndarray:

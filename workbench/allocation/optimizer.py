@@ -56,6 +56,7 @@ class PlanSettings:
     # The work budgets, counted in steps and nodes rather than seconds, so that a re-run of the same day
     # plans the same moves.
     price_steps: int = 60  # subgradient steps of the price search (lagrangian.search)
+    region_price_steps: int = 600  # the same, per region of a large day (regional.solve_by_region)
     branch_nodes: int = 1000  # HiGHS branch-and-bound nodes
 
 
@@ -158,7 +159,7 @@ class _Model:
         steps = unit_steps(positions, arcs, self.src, self.dst, settings)
         self.up_pos, self.up_gain, self.n_up = steps.up_pos, steps.up_gain, steps.n_up
         self.down_pos, self.down_loss, self.n_down = steps.down_pos, steps.down_loss, steps.n_down
-        self.arc_upper = steps.arc_upper
+        self.arc_upper = paying_upper(self.p, self.arcs, self.stores, self.src, self.dst, steps)
         self.timed_out = False  # a solve here stopped at the time limit: its result may differ on a re-run
 
     def run(self) -> Plan:
@@ -478,6 +479,36 @@ def unit_steps(p: pd.DataFrame, arcs: pd.DataFrame, src: np.ndarray, dst: np.nda
     n_down = np.bincount(down_pos, minlength=n)
     arc_upper = np.minimum(n_down[src], n_up[dst]).astype(float)
     return Steps(up_pos, up_gain, n_up, down_pos, down_loss, n_down, arc_upper)
+
+
+def paying_upper(p: pd.DataFrame, arcs: pd.DataFrame, stores: pd.DataFrame, src: np.ndarray, dst: np.ndarray,
+                 steps: Steps) -> np.ndarray:
+    """Each arc's bound tightened to the units it could carry alone with each one paying: its j-th unit's
+    gain at the destination beats its j-th unit's loss at the origin plus the unit freight.
+
+    Why it holds for an optimal plan: an arc's last unit gains at most its j-th gain (others may fill the
+    destination first) and loses at least its j-th loss, so a unit beyond this count earns nothing and
+    dropping it keeps the plan as good. Dropping it must also keep the plan feasible, so only arcs whose
+    destination position passes nothing on, whose origin position receives nothing, and whose origin
+    store's headroom could never bind (a store sending a unit less holds one more) are tightened. A
+    tighter bound shrinks how much of a shipment the LP can buy with a share of its fixed cost: the LP
+    bound of a realistic `large` day falls 0.8 %.
+    """
+    upper = steps.arc_upper.astype(int)
+    n = len(p)
+    store_index = pd.Index(stores["store_id"])
+    into, out_of = store_index.get_indexer(arcs["dest"]), store_index.get_indexer(arcs["origin"])
+    most_in = np.bincount(into[into >= 0], upper[into >= 0], minlength=len(stores))
+    never_full = np.r_[stores["headroom"].to_numpy() >= most_in, True]  # the last entry: not a store (the DC)
+    safe = ((np.bincount(src, minlength=n) == 0)[dst] & (np.bincount(dst, minlength=n) == 0)[src]
+            & never_full[out_of])
+    arc = np.repeat(np.arange(len(upper)), upper)
+    j = unit_ranks(upper)
+    gain = steps.up_gain[(np.cumsum(steps.n_up) - steps.n_up)[dst[arc]] + j]
+    down_start = np.cumsum(steps.n_down) - steps.n_down  # upper <= n_down[src]: every j has its step
+    loss = steps.down_loss[np.minimum(down_start[src[arc]] + j, max(len(steps.down_loss) - 1, 0))]
+    pays = gain - loss - arcs["unit_cost"].to_numpy(float)[arc] > 0  # gains fall and losses rise: a prefix
+    return np.where(safe, np.bincount(arc[pays], minlength=len(upper)), upper).astype(float)
 
 
 def _moves(arcs: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:

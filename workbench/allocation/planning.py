@@ -55,7 +55,8 @@ class PlanningSettings:
     routes_per_store: int = 3  # store-to-store routes into a store worth considering (a binary each)
     mip_gap: float = 0.005
     time_limit_s: float = 60.0  # a ceiling: within it, the budgets below make a re-run plan the same moves
-    price_steps: int = 60  # steps of the price search per plan (per region on a large day)
+    price_steps: int = 60  # steps of the price search per plan
+    region_price_steps: int = 600  # ... per region of a large day (planned by region)
     branch_nodes: int = 1000  # HiGHS branch-and-bound nodes
     max_units_in: int = 30
     rules: tuple = ()  # business rules inside the optimiser (workbench.allocation.rules)
@@ -71,8 +72,8 @@ class PlanningSettings:
             raise ValueError("allocation.horizon_days must be 1 or more")
         if self.threshold < 0 or self.max_shipments < 0:
             raise ValueError("allocation.threshold and allocation.max_shipments cannot be negative")
-        if self.price_steps < 0 or self.branch_nodes < 0:
-            raise ValueError("allocation.price_steps and allocation.branch_nodes cannot be negative")
+        if min(self.price_steps, self.region_price_steps, self.branch_nodes) < 0:
+            raise ValueError("allocation.price_steps, region_price_steps and branch_nodes cannot be negative")
         if self.rejection_cooldown_days < 0 or self.commitment_days < 0:
             raise ValueError("allocation.rejection_cooldown_days and allocation.commitment_days cannot be negative")
         if any(v < 0 for v in self.min_display.values()):
@@ -83,6 +84,7 @@ class PlanningSettings:
     def solver(self) -> PlanSettings:
         return PlanSettings(threshold=self.threshold, max_units_in=self.max_units_in, mip_gap=self.mip_gap,
                             time_limit_s=self.time_limit_s, price_steps=self.price_steps,
+                            region_price_steps=self.region_price_steps,
                             branch_nodes=self.branch_nodes)
 
     def keep(self, grades: pd.Series) -> np.ndarray:

@@ -14,13 +14,14 @@ thing: the DC's stock of each SKU. Hence:
    region that wants it, which made a realistic `large` day's gap 200 %. The
    LPs' duals price a unit at each position and a unit of headroom in each
    store.
-2. **Search, region by region** (``lagrangian.search``, ``price_steps`` each,
-   under the day's ceiling less a little for each region still to plan): the
-   store-by-store relaxation from those prices, with the DC still priced,
-   tightens the region's bound; each route choice it makes is a plan once the
-   routes are fixed, valued at the same DC prices while the search compares
-   it with the bound.
-3. **DC stock in turn.** A region plans with the DC's stock less what is
+2. **Search, each region on its own** (``lagrangian.search``,
+   ``region_price_steps`` at most; two regions at a time): the store-by-store
+   relaxation from those prices, with the DC still priced, tightens the
+   region's bound. Its Polyak target is the plan on the LP prices' routes with
+   the DC unlimited at its prices; the route choice at the best prices is what
+   the region ships on.
+3. **DC stock in turn**, the largest region first, each as soon as it is
+   priced: the units on its chosen routes, with the DC's stock less what is
    kept for the regions after it: their stores' share of the units that fit
    under the water level (``dc_wants``). It hands on what it did not use.
    The plans add up to a feasible day. (Keeping the regions' LP draws instead,
@@ -46,8 +47,8 @@ from workbench.allocation.optimizer import (Plan, PlanSettings, _Model, _moves, 
 __all__ = ["dc_unit_prices", "solve_by_region"]
 
 UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
-LATER_REGION_S = 2.0  # seconds of the ceiling kept for each region still to plan
-LP_THREADS = min(2, os.cpu_count() or 1)  # regional LPs solved at once
+PLAN_S = 2.0  # seconds of the ceiling kept for each region's plan once every region is priced
+LP_THREADS = min(2, os.cpu_count() or 1)  # regions priced at once
 
 
 def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: pd.Series | None):
@@ -128,10 +129,11 @@ def _priced_dc(arcs: pd.DataFrame, stores: pd.DataFrame, dc_price: pd.Series) ->
     return priced
 
 
-def _dc_toll(model: _Model, x: np.ndarray, dc_price: pd.Series) -> float:
-    """What the DC units the arcs ``x`` draw are worth at the DC prices."""
-    draw = _dc_draw(model, x)
-    return float(draw @ draw.index.map(dc_price).fillna(0.0).to_numpy())
+def _same_routes(priced: _Model, planned: _Model, rows: np.ndarray) -> np.ndarray:
+    """The rows of ``planned.routes`` that are ``priced.routes``' ``rows`` (the same region's models)."""
+    used = priced.routes.iloc[rows]
+    index = pd.MultiIndex.from_frame(planned.routes[["origin", "dest"]])
+    return index.get_indexer(pd.MultiIndex.from_frame(used[["origin", "dest"]]))
 
 
 def _dc_draw(model: _Model, x: np.ndarray) -> pd.Series:
@@ -159,40 +161,39 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     dc_price = _water_level(wants, dc_left)
     priced = _priced_dc(arcs, stores, dc_price)
 
-    def relax(r):
+    # Each region's prices are its own business: they run two at a time (HiGHS and most of numpy let go
+    # of Python; each region is single-threaded and seeded, so the same answers in any order), the largest
+    # first, within a ceiling that keeps a few seconds for each region's plan. The plans follow in the same
+    # order, each as soon as its region is priced, because each hands the DC stock it left to the next.
+    deadline = started + 0.9 * settings.time_limit_s - PLAN_S * len(pd.unique(region))
+    sizes = pd.Series(region).value_counts()
+    order = sorted(sizes.index, key=lambda r: (-sizes[r], str(r)))
+
+    def price(r):
         model = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
-        return model, model.relax()
+        lp = model.relax()
+        found = search(StorePricing(model), lp.unit_value, lp.headroom_value, max(deadline, time.perf_counter() + 1.0),
+                       model.plan_on, settings.mip_gap, plan_every=None, most_steps=settings.region_price_steps,
+                       plan_last=False)
+        return model, min(lp.bound, found.bound), found
 
-    # HiGHS lets go of Python while it solves, so two regions' LPs run side by side (each is single-threaded
-    # and seeded: the same answers in any order)
-    with ThreadPoolExecutor(LP_THREADS) as pool:
-        solved = dict(zip(pd.unique(region), pool.map(relax, pd.unique(region))))
-    relaxed, lp = {r: m for r, (m, _) in solved.items()}, {r: x for r, (_, x) in solved.items()}
-    timed_out = any(m.timed_out for m in relaxed.values())
     reserves = _water_reserves(wants, dc_left, region_of)
-    moves, objective = [], 0.0
+    moves, objective, timed_out = [], 0.0, False
     bound = float(dc_price @ dc_left.reindex(dc_price.index).fillna(0))  # the DC's stock at its prices
-    ceiling = started + 0.9 * settings.time_limit_s  # a tenth held back: each search ends with one more plan
-    for i, r in enumerate(lp):
-        later = [reserves[q] for q in list(lp)[i + 1:] if q in reserves]
-        kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
-        mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
-        # price_steps is the budget; the deadline only a ceiling, with a few seconds kept for each region
-        # still to plan (their first prices and plan), so a slow machine still plans every region
-        deadline = max(ceiling - LATER_REGION_S * (len(lp) - i - 1), time.perf_counter() + 1.0)
-        planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
-
-        def priced_plan(open_routes, planned=planned):  # valued as the bound is: DC units at their price
-            value, x = planned.plan_on(open_routes)
-            return value - _dc_toll(planned, x, dc_price), x
-
-        found = search(StorePricing(relaxed[r]), lp[r].unit_value, lp[r].headroom_value, deadline,
-                       priced_plan, settings.mip_gap, most_steps=settings.price_steps)
-        timed_out |= found.timed_out or planned.timed_out
-        bound += min(lp[r].bound, found.bound)
-        objective += found.plan_value + _dc_toll(planned, found.x, dc_price)
-        moves.append(explain_moves(planned.p, planned.src, planned.dst, _moves(planned.arcs, found.x), found.x))
-        dc_left = dc_left.sub(_dc_draw(planned, found.x), fill_value=0)
+    with ThreadPoolExecutor(LP_THREADS) as pool:
+        pricing = {r: pool.submit(price, r) for r in order}
+        for i, r in enumerate(order):
+            relaxed, region_bound, found = pricing[r].result()
+            later = [reserves[q] for q in order[i + 1:] if q in reserves]
+            kept = pd.concat(later).groupby(level=0).sum() if later else pd.Series(dtype=float)
+            mine = dc_left.sub(kept, fill_value=0).clip(lower=0)
+            planned = _Model(*_region_tables(positions, arcs, routes, stores, region == r, mine), settings)
+            value, x = planned.plan_on(_same_routes(relaxed, planned, found.routes))  # the DC's stock as it is
+            timed_out |= relaxed.timed_out or found.timed_out or planned.timed_out
+            bound += region_bound
+            objective += value
+            moves.append(explain_moves(planned.p, planned.src, planned.dst, _moves(planned.arcs, x), x))
+            dc_left = dc_left.sub(_dc_draw(planned, x), fill_value=0)
     gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)
     status = "Optimal" if gap <= settings.mip_gap else "Best plan found by prices"
     return Plan(pd.concat(moves, ignore_index=True), objective, gap, status, time.perf_counter() - started,
