@@ -73,14 +73,19 @@ def test_the_search_plans_keep_every_rule_and_the_optimum_lies_between_plan_and_
     exact = solve(*tables, EXACT).objective
     model = _Model(*tables, EXACT)
     relaxation = model.relax()
-    found = search(StorePricing(model), relaxation.unit_value, relaxation.headroom_value,
-                   deadline=float("inf"), plan_on=model.plan_on)
+    pricing = StorePricing(model)
+    at_lp = pricing.evaluate(relaxation.unit_value, relaxation.headroom_value).value
+    found = search(pricing, relaxation.unit_value, relaxation.headroom_value,
+                   deadline=float("inf"), plan_on=model.plan_on, most_steps=300)
     moves = model.arcs.assign(units=found.x)[found.x > 0]
     assert violations(*tables, moves) == []
     assert found.plan_value == pytest.approx(worth(tables[0], tables[2], moves), rel=1e-6, abs=1e-4)
     assert found.plan_value <= exact + 1e-6 <= found.bound + 2e-6
     assert found.bound <= relaxation.bound + 1e-6
     assert found.plan_value >= 0.9 * exact  # route choices by price are good plans on a random day
+    # the steps lower the bound from the LP's prices: at least a third of the way to the optimum (the
+    # stall they fixed shows on a `large` day, see BENCHMARKS.md; the tie itself is tested below)
+    assert found.bound <= at_lp - (at_lp - exact) / 3
 
 
 def test_the_search_spends_a_budget_of_steps_so_a_re_run_finds_the_same_plan():
@@ -128,17 +133,3 @@ def test_a_donor_priced_at_its_own_step_is_in_balance():
     balance, _ = pricing.slopes()
     assert balance[0] == 0.0
 
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_search_lowers_the_bound_from_the_lp_prices(seed):
-    # From the LP's prices, which sit on ties nearly everywhere, the steps must still go somewhere: the
-    # search closes at least a third of the way from the bound at those prices to the optimum.
-    tables = day(seed)
-    exact = solve(*tables, EXACT).objective
-    model = _Model(*tables, EXACT)
-    relaxation = model.relax()
-    pricing = StorePricing(model)
-    at_lp = pricing.evaluate(relaxation.unit_value, relaxation.headroom_value).value
-    found = search(pricing, relaxation.unit_value, relaxation.headroom_value, deadline=float("inf"),
-                   plan_on=model.plan_on, gap=1e-9, most_steps=300)
-    assert exact - 1e-6 <= found.bound <= at_lp - (at_lp - exact) / 3
