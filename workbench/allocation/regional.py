@@ -48,7 +48,7 @@ __all__ = ["dc_unit_prices", "solve_by_region"]
 
 UNLIMITED = 10**7  # DC stock no region can exhaust (for the bound)
 PLAN_S = 2.0  # seconds of the ceiling kept for each region's plan once every region is priced
-LP_THREADS = min(2, os.cpu_count() or 1)  # regions priced at once
+PRICING_THREADS = min(2, os.cpu_count() or 1)  # regions priced at once
 
 
 def _region_tables(positions, arcs, routes, stores, mask: np.ndarray, dc_stock: pd.Series | None):
@@ -180,7 +180,7 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     reserves = _water_reserves(wants, dc_left, region_of)
     moves, objective, timed_out = [], 0.0, False
     bound = float(dc_price @ dc_left.reindex(dc_price.index).fillna(0))  # the DC's stock at its prices
-    with ThreadPoolExecutor(LP_THREADS) as pool:
+    with ThreadPoolExecutor(PRICING_THREADS) as pool:
         pricing = {r: pool.submit(price, r) for r in order}
         for i, r in enumerate(order):
             relaxed, region_bound, found = pricing[r].result()
