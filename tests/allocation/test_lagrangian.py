@@ -133,3 +133,25 @@ def test_a_donor_priced_at_its_own_step_is_in_balance():
     balance, _ = pricing.slopes()
     assert balance[0] == 0.0
 
+
+
+def test_a_position_served_by_more_arcs_than_it_has_steps_is_priced():
+    # Three donors could each fill all of shop B's paying steps. The units the cheaper arcs could fill,
+    # counted past B's steps, once read past the end of the step table, B being the last position (a demo
+    # replay day hit it).
+    donors = [1, 2, 3]
+    B = 4
+    positions = pd.DataFrame({"sku_id": 7, "location_id": donors + [B], "stock": [6, 6, 6, 0],
+                              "mean": [0.2, 0.3, 0.4, 1.0], "nb_size": np.inf, "margin": 100.0, "keep": 1})
+    positions.loc[3, "keep"] = 0
+    arcs = pd.DataFrame({"origin": donors, "dest": B, "sku_id": 7, "unit_cost": [1.0, 1.5, 2.0]})
+    routes = arcs[["origin", "dest"]].assign(fixed_cost=5.0)
+    stores = pd.DataFrame({"store_id": donors + [B], "headroom": 100, "max_shipments": 3})
+    tables = checked(positions, arcs, routes, stores)
+    model = _Model(*tables, EXACT)
+    assert model.arc_upper.sum() > model.n_up[model.dst[0]]
+    exact = solve(*tables, EXACT).objective
+    pricing = StorePricing(model)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        assert pricing.evaluate(rng.uniform(0, 100, len(model.p)), np.zeros(len(model.stores))).value >= exact - 1e-6

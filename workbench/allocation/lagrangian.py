@@ -209,6 +209,7 @@ class StorePricing:
         lo = np.cumsum(cap) - cap
         lo -= (np.cumsum(cap) - cap)[_starts(combo)][combo]  # units the combo's cheaper arcs fill first
         position = m.dst[arc]
+        lo = np.minimum(lo, m.n_up[position])  # cheaper arcs that could fill every step leave none
         reach = self.spread / 4  # beyond every gain: clipping keeps the search inside the position's keys
         paying = np.searchsorted(self.step_key, position * self.spread - np.clip(cost, -reach, reach)) - self.up_start[position]
         top = np.minimum(lo + cap, np.minimum(paying, m.n_up[position]))
