@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.allocation.optimizer import PlanSettings, solve
+from workbench.allocation.optimizer import PlanSettings, _Model, arc_ends, checked, solve, unit_steps
+from workbench.allocation.scale import synthetic_instance
 
 DC, A, B = 0, 1, 2
 MARGIN = 100.0
@@ -116,7 +117,6 @@ def test_an_arc_carries_at_most_the_units_that_pay_on_it_alone():
     # A → B: the j-th unit gains 100 P(D_B >= j) at B (Poisson(2), none held) and loses 100 P(D_A >= 9 - j)
     # at A (Poisson(3), 8 held, 1 kept), less 1 freight. The units that pay are a prefix; the arc's bound
     # is their count, while its destination alone would take more.
-    from workbench.allocation.optimizer import _Model, checked
     tables = checked(*_donor_to_shop(headroom_a=1000))
     model = _Model(*tables, PlanSettings())
     pays = [100 * poisson_tail(2.0, j) - 100 * poisson_tail(3.0, 9 - j) - 1 > 0 for j in range(1, 8)]
@@ -127,7 +127,6 @@ def test_an_arc_carries_at_most_the_units_that_pay_on_it_alone():
 def test_an_arc_out_of_a_store_that_could_fill_up_keeps_its_loose_bound():
     # Were A's headroom to bind (it may receive from the DC), sending one unit less would leave A a unit
     # over its capacity: the tightening would not be safe, so the arc keeps min(units to give, to take).
-    from workbench.allocation.optimizer import _Model, checked
     tables = checked(*_donor_to_shop(headroom_a=0, dc_to_a=True))
     model = _Model(*tables, PlanSettings())
     a_to_b = int(np.flatnonzero((tables[1]["origin"] == 1).to_numpy())[0])
@@ -137,8 +136,6 @@ def test_an_arc_out_of_a_store_that_could_fill_up_keeps_its_loose_bound():
 
 @pytest.mark.parametrize("seed", [0, 2, 4])
 def test_the_tightened_arc_bounds_keep_the_optimum(seed):
-    from workbench.allocation.optimizer import _Model, arc_ends, checked, unit_steps
-    from workbench.allocation.scale import synthetic_instance
     exact = PlanSettings(mip_gap=1e-6, time_limit_s=20)
     tables = checked(*synthetic_instance(8, 150, 60, seed))
     tight = _Model(*tables, exact)
@@ -149,7 +146,6 @@ def test_the_tightened_arc_bounds_keep_the_optimum(seed):
 
 
 def _donor_to_shop(headroom_a: int, dc_to_a: bool = False):
-    DC, A, B = 0, 1, 2
     positions = pd.DataFrame({"sku_id": [7, 7, 7], "location_id": [DC, A, B], "stock": [50, 8, 0],
                               "mean": [0.0, 3.0, 2.0], "nb_size": [np.inf] * 3, "margin": [0.0, 100.0, 100.0],
                               "keep": [0, 1, 0]})

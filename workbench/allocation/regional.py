@@ -165,9 +165,9 @@ def solve_by_region(positions: pd.DataFrame, arcs: pd.DataFrame, routes: pd.Data
     # of Python; each region is single-threaded and seeded, so the same answers in any order), the largest
     # first, within a ceiling that keeps a few seconds for each region's plan. The plans follow in the same
     # order, each as soon as its region is priced, because each hands the DC stock it left to the next.
-    deadline = started + 0.9 * settings.time_limit_s - PLAN_S * len(pd.unique(region))
     sizes = pd.Series(region).value_counts()
     order = sorted(sizes.index, key=lambda r: (-sizes[r], str(r)))
+    deadline = started + 0.9 * settings.time_limit_s - PLAN_S * len(order)
 
     def price(r):
         model = _Model(*_region_tables(positions, priced, routes, stores, region == r, None), settings)
