@@ -142,13 +142,16 @@ def templates() -> None:
 
 @studio.command("tiny-weights")
 @click.argument("folder", type=click.Path(file_okay=False))
-def tiny_weights(folder) -> None:
-    """Save a tiny random SD pipeline (noise images, about 6 MB) to FOLDER: the whole flow without real weights.
+@click.option("--shape", type=click.Choice(["tiny", "sd-turbo"]), default="tiny", show_default=True,
+              help="tiny (about 6 MB) or SD-Turbo's full sizes (2.6 GB, to time the real model without its weights).")
+def tiny_weights(folder, shape) -> None:
+    """Save a random SD pipeline (noise images) to FOLDER: the whole flow without real weights.
 
     \b
     Example:
       wb studio tiny-weights /tmp/tiny-sd && WB_STUDIO_WEIGHTS=/tmp/tiny-sd wb studio generate --size 64 ...
+      wb studio tiny-weights /tmp/sd-turbo-shape --shape sd-turbo     # SD-Turbo's timings on this machine
     """
     from workbench.studio.tiny import build_tiny_weights
 
-    click.echo(f"saved to {build_tiny_weights(folder)}")
+    click.echo(f"saved to {build_tiny_weights(folder, shape=shape)}")

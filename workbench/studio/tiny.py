@@ -4,15 +4,20 @@ It has the layout of a real SD-Turbo folder (``model_index.json``, ``unet/``, ``
 ``tokenizer/``, ``scheduler/``), so the tests, the notebook test and a demo without weights exercise the
 same loading and generation code as real weights. Its images are noise: it proves the plumbing, not the
 pictures. Built in well under a second on a CPU and about 6 MB on disk; nothing is downloaded.
+
+``shape="sd-turbo"`` builds the same folder in SD-Turbo's own sizes (SD 2.1's 865M-parameter UNet, the
+OpenCLIP ViT-H text encoder's 23 layers, the 8x VAE), still with random weights: the work per image does
+not depend on the weights' values, so it times the real model on a machine that cannot download it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["TINY_MODEL_ID", "build_tiny_weights", "sample_product_photo"]
+__all__ = ["TINY_MODEL_ID", "SHAPES", "build_tiny_weights", "sample_product_photo"]
 
 TINY_MODEL_ID = "workbench/tiny-random-sd"
+SHAPES = ("tiny", "sd-turbo")
 _SPECIALS = ("<|startoftext|>", "<|endoftext|>")
 
 
@@ -27,39 +32,69 @@ def _tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
-def _components(seed: int) -> dict:
-    import torch
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
+def _sizes(shape: str, vocab_size: int) -> tuple[dict, dict, dict]:
+    """Text encoder, UNet and VAE arguments: tiny, or SD-Turbo's (stabilityai/sd-turbo, SD 2.1 base)."""
+    if shape == "tiny":
+        text = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4)
+        unet = dict(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, cross_attention_dim=32,
+                    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=8)
+        vae = dict(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
+                   up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32)
+        return text, unet, vae
+    # The real vocabulary's size, so the embedding table weighs what it does in SD-Turbo.
+    text = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
+                projection_dim=512, hidden_act="gelu", vocab_size=max(vocab_size, 49408))
+    unet = dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, sample_size=64,
+                cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
+                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
+    vae = dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, sample_size=512,
+               down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4)
+    return text, unet, vae
+
+
+def _models(shape: str, tokenizer) -> dict:
+    """The text encoder, UNet and VAE of ``shape``, randomly initialised (on torch's current device)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
+
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}: choose {' or '.join(SHAPES)}")
+    text_sizes, unet_sizes, vae_sizes = _sizes(shape, len(tokenizer))
+    text_sizes.setdefault("vocab_size", len(tokenizer))
+    text = CLIPTextModel(CLIPTextConfig(**text_sizes, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
+                                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+    unet = UNet2DConditionModel(**unet_sizes, in_channels=4, out_channels=4, norm_num_groups=32)
+    vae = AutoencoderKL(**vae_sizes, in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=32)
+    return {"text_encoder": text, "unet": unet, "vae": vae}
+
+
+def _components(seed: int, shape: str = "tiny") -> dict:
+    import torch
+    from diffusers import EulerAncestralDiscreteScheduler
 
     torch.manual_seed(seed)
     tokenizer = _tokenizer()
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37,
-                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
-                                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                                        pad_token_id=tokenizer.pad_token_id))
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4,
-                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-                                attention_head_dim=8, norm_num_groups=32)
-    vae = AutoencoderKL(block_out_channels=(32, 64), in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-                        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=32, sample_size=32)
     scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                                 timestep_spacing="trailing", steps_offset=1)
-    return {"unet": unet, "vae": vae, "text_encoder": text, "tokenizer": tokenizer, "scheduler": scheduler}
+    return {**_models(shape, tokenizer), "tokenizer": tokenizer, "scheduler": scheduler}
 
 
-def build_tiny_weights(folder: str | Path, seed: int = 0) -> Path:
-    """Save a tiny random SD pipeline to ``folder`` (``save_pretrained``) and return it.
+def build_tiny_weights(folder: str | Path, seed: int = 0, shape: str = "tiny") -> Path:
+    """Save a random SD pipeline of ``shape`` (tiny or sd-turbo) to ``folder`` (``save_pretrained``), return it.
 
-    The same ``seed`` gives the same weights, so tests can compare images across builds.
+    The same ``seed`` gives the same weights, so tests can compare images across builds. The sd-turbo shape
+    is saved in float16 (2.6 GB instead of 5.2; loading casts it to the device's precision).
     """
+    import torch
     from diffusers import StableDiffusionPipeline
 
     folder = Path(folder)
-    pipe = StableDiffusionPipeline(**_components(seed), safety_checker=None, feature_extractor=None,
+    pipe = StableDiffusionPipeline(**_components(seed, shape), safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
+    if shape != "tiny":
+        pipe = pipe.to(dtype=torch.float16)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
 
