@@ -48,6 +48,13 @@ def test_the_tiny_weights_load_offline_in_both_modes(studio):
     assert type(pipe).__name__ == "StableDiffusionImg2ImgPipeline" and str(pipe.device) == "cpu"
 
 
+def test_both_modes_share_one_copy_of_the_weights(studio):
+    # A real model is 5 GB in float32: switching mode must not load it a second time.
+    inpaint, img2img = load_pipeline(studio, "inpaint"), load_pipeline(studio, "img2img")
+    assert inpaint is not img2img and load_pipeline(studio, "inpaint") is inpaint
+    assert all(getattr(inpaint, part) is getattr(img2img, part) for part in ("unet", "vae", "text_encoder"))
+
+
 def test_the_same_seed_makes_the_same_image_and_another_seed_another(studio):
     started = time.perf_counter()
     first, again, other = _shoot(studio, seed=3), _shoot(studio, seed=3), _shoot(studio, seed=4)

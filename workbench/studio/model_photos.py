@@ -86,16 +86,26 @@ def _check_weights(folder: Path) -> None:
             "nothing is downloaded at run time (workbench/studio/README.md)")
 
 
+@functools.lru_cache(maxsize=1)
+def _weights(folder: str, device: str, dtype: str):
+    """The folder's models, loaded once: both modes' pipelines share them (one copy in memory, not two)."""
+    import torch
+    from diffusers import AutoPipelineForImage2Image
+
+    pipe = AutoPipelineForImage2Image.from_pretrained(folder, local_files_only=True, dtype=getattr(torch, dtype),
+                                                      safety_checker=None, requires_safety_checker=False)
+    return pipe.to(device)
+
+
 @functools.lru_cache(maxsize=2)
 def _pipeline(folder: str, mode: str, device: str, dtype: str):
-    import torch
-    from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+    from diffusers import AutoPipelineForInpainting
 
-    kind = AutoPipelineForInpainting if mode == "inpaint" else AutoPipelineForImage2Image
-    pipe = kind.from_pretrained(folder, local_files_only=True, dtype=getattr(torch, dtype),
-                                safety_checker=None, requires_safety_checker=False)
+    pipe = _weights(folder, device, dtype)
+    if mode == "inpaint":
+        pipe = AutoPipelineForInpainting.from_pipe(pipe)
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
+    return pipe
 
 
 def load_pipeline(settings: StudioSettings, mode: str | None = None, device: str | None = None):
