@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import workbench as wb
+from workbench.studio.conf import studio_settings_from
 from workbench.studio.masks import background_mask, prepare_photo
 from workbench.studio.model_photos import (PhotoRequest, WeightsMissing, device_for, generate_model_photos,
                                            load_pipeline, model_photos, read_photo)
@@ -105,8 +106,21 @@ def test_a_missing_weights_folder_names_the_setting_and_how_to_get_weights(studi
         load_pipeline(studio.with_(weights_dir=tmp_path / "empty"))
 
 
-def test_cuda_runs_in_half_precision_and_the_cpu_in_full():
+def test_cuda_runs_in_half_precision_and_the_cpu_in_full_unless_set_to_bfloat16():
     assert device_for(True) == ("cuda", "float16") and device_for(False) == ("cpu", "float32")
+    assert device_for(True, "bfloat16") == ("cuda", "float16") and device_for(False, "bfloat16") == ("cpu", "bfloat16")
+
+
+def test_a_bfloat16_cpu_image_is_its_own_photo_with_its_precision_recorded(studio):
+    full, half = _shoot(studio, seed=3)[0], _shoot(studio.with_(cpu_dtype="bfloat16"), seed=3)[0]
+    assert (full.provenance["dtype"], half.provenance["dtype"]) == ("float32", "bfloat16")
+    assert half.photo_id != full.photo_id and half.image.size == full.image.size
+    assert _shoot(studio.with_(cpu_dtype="bfloat16"), seed=3)[0].photo_id == half.photo_id
+
+
+def test_an_unknown_cpu_precision_is_refused_naming_the_setting():
+    with pytest.raises(ValueError, match=r"studio\.cpu_dtype is 'float16': choose float32 or bfloat16"):
+        studio_settings_from({"cpu_dtype": "float16"})
 
 
 @pytest.mark.parametrize("n, seed, mode, message", [

@@ -54,10 +54,13 @@ def studio() -> None:
 @click.option("--weights", "weights_dir", default=None, help="A diffusers folder (default: studio.weights_dir).")
 @click.option("--size", type=int, default=None, help="Pixels (default: studio.size).")
 @click.option("--steps", type=int, default=None, help="Denoising steps (default: studio.steps).")
+@click.option("--cpu-dtype", type=click.Choice(["float32", "bfloat16"]), default=None,
+              help="Precision without a GPU (default: studio.cpu_dtype); a GPU runs float16.")
 @click.option("--user", "-u", default="u_marketing", show_default=True, help="Who generates.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @refusing(*_EXPECTED)
-def generate(skc_code, photo, style, scene, pairing, n, seed, mode, weights_dir, size, steps, user, fmt) -> None:
+def generate(skc_code, photo, style, scene, pairing, n, seed, mode, weights_dir, size, steps, cpu_dtype, user,
+             fmt) -> None:
     """Generate N on-model photos of a product, store them with their provenance, queue them for review.
 
     \b
@@ -66,7 +69,7 @@ def generate(skc_code, photo, style, scene, pairing, n, seed, mode, weights_dir,
     """
     from workbench.studio import Look, PhotoRequest, load_studio_settings, model_photos, save_photos
 
-    settings = load_studio_settings(weights_dir=weights_dir, size=size, steps=steps)
+    settings = load_studio_settings(weights_dir=weights_dir, size=size, steps=steps, cpu_dtype=cpu_dtype)
     started = time.perf_counter()
     with _session(user) as s:  # generating holds no write lock on the warehouse
         photos = model_photos(s, photo, PhotoRequest(skc_code, Look(style, scene, pairing), n=n, seed=seed, mode=mode),
@@ -74,7 +77,7 @@ def generate(skc_code, photo, style, scene, pairing, n, seed, mode, weights_dir,
     with _session(user, write=True) as s:
         saved = save_photos(s, photos, settings.output_dir)
     rows = [{**p.provenance, "image_path": str(settings.output_dir / f"{skc_code}/{p.photo_id}.png")} for p in photos]
-    print_rows(rows, ["photo_id", "variant", "seed", "model_id", "device", "image_path"], fmt,
+    print_rows(rows, ["photo_id", "variant", "seed", "model_id", "device", "dtype", "image_path"], fmt,
                title=f"{len(photos)} photos ({len(saved)} new, pending review) in {time.perf_counter() - started:.1f} s")
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from workbench.config import project_root, settings_section
 
-__all__ = ["StudioSettings", "load_studio_settings", "studio_settings_from"]
+__all__ = ["CPU_DTYPES", "StudioSettings", "load_studio_settings", "studio_settings_from"]
+
+CPU_DTYPES = ("float32", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +30,7 @@ class StudioSettings:
     strength: float = 0.9
     guidance_scale: float = 0.0
     background_tolerance: float = 40.0
+    cpu_dtype: str = "float32"  # a GPU always runs float16
     prompt: str = "{garment}, worn by {style}, {pairing}, {scene}"
     negative_prompt: str = ""
     styles: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -54,6 +57,8 @@ def studio_settings_from(raw: dict[str, Any], root: Path | None = None) -> Studi
         entries = raw.get(library) or {}
         if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
             raise ValueError(f"studio.{library} must map each key to its prompt words (a string)")
+    if raw.get("cpu_dtype", "float32") not in CPU_DTYPES:
+        raise ValueError(f"studio.cpu_dtype is {raw['cpu_dtype']!r}: choose {' or '.join(CPU_DTYPES)}")
     root = root or project_root()
     values = dict(raw)
     values.setdefault("weights_dir", "models/weights/sd-turbo")

@@ -6,8 +6,9 @@ variants has its own seed (``seed + i``), so variant *i* is the same image whate
 request on the same weights and device gives the same images.
 
 Weights are a local diffusers folder (``studio.weights_dir``): loaded with ``local_files_only=True``,
-nothing is fetched. CUDA when present (float16), else the CPU (float32). Generation is pure in-memory
-work; :mod:`workbench.studio.review` stores the images and their provenance through the governed door.
+nothing is fetched. CUDA when present (float16), else the CPU (``studio.cpu_dtype``: float32, or bfloat16,
+about twice as fast where the CPU has AVX-512 BF16 or AMX). Generation is pure in-memory work;
+:mod:`workbench.studio.review` stores the images and their provenance through the governed door.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ class ModelPhoto:
         return self.provenance["photo_id"]
 
 
-def device_for(cuda_available: bool) -> tuple[str, str]:
-    """Where to run and in what precision: ``("cuda", "float16")`` on a GPU, else ``("cpu", "float32")``."""
-    return ("cuda", "float16") if cuda_available else ("cpu", "float32")
+def device_for(cuda_available: bool, cpu_dtype: str = "float32") -> tuple[str, str]:
+    """Where to run and in what precision: ``("cuda", "float16")`` on a GPU, else the CPU in ``cpu_dtype``."""
+    return ("cuda", "float16") if cuda_available else ("cpu", cpu_dtype)
 
 
 def _check_weights(folder: Path) -> None:
@@ -120,9 +121,9 @@ def load_pipeline(settings: StudioSettings, mode: str | None = None, device: str
         raise ValueError(f"unknown mode {mode!r}: choose {' or '.join(MODES)} (studio.mode)")
     folder = Path(settings.weights_dir).resolve()
     _check_weights(folder)
-    auto_device, dtype = device_for(torch.cuda.is_available())
+    auto_device, _ = device_for(torch.cuda.is_available())
     device = device or auto_device
-    return _pipeline(str(folder), mode, device, "float16" if device.startswith("cuda") else "float32")
+    return _pipeline(str(folder), mode, device, "float16" if device.startswith("cuda") else settings.cpu_dtype)
 
 
 def read_photo(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, str]:
@@ -158,7 +159,7 @@ def product_row(session, skc_code: str) -> dict:
 
 def _photo_id(provenance: dict) -> str:
     keys = ("source_sha256", "model_id", "prompt", "negative_prompt", "mode", "steps", "strength",
-            "guidance_scale", "width", "seed", "device")
+            "guidance_scale", "width", "seed", "device", "dtype")
     return hashlib.sha256(json.dumps([provenance[k] for k in keys]).encode()).hexdigest()[:16]
 
 
