@@ -121,9 +121,8 @@ def load_pipeline(settings: StudioSettings, mode: str | None = None, device: str
         raise ValueError(f"unknown mode {mode!r}: choose {' or '.join(MODES)} (studio.mode)")
     folder = Path(settings.weights_dir).resolve()
     _check_weights(folder)
-    auto_device, _ = device_for(torch.cuda.is_available())
-    device = device or auto_device
-    return _pipeline(str(folder), mode, device, "float16" if device.startswith("cuda") else settings.cpu_dtype)
+    device = device or device_for(torch.cuda.is_available())[0]
+    return _pipeline(str(folder), mode, device, device_for(device.startswith("cuda"), settings.cpu_dtype)[1])
 
 
 def read_photo(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, str]:

@@ -32,7 +32,7 @@ def _tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
-def _sizes(shape: str, vocab_size: int) -> tuple[dict, dict, dict]:
+def _sizes(shape: str) -> tuple[dict, dict, dict]:
     """Text encoder, UNet and VAE arguments: tiny, or SD-Turbo's (stabilityai/sd-turbo, SD 2.1 base)."""
     if shape == "tiny":
         text = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4)
@@ -42,9 +42,9 @@ def _sizes(shape: str, vocab_size: int) -> tuple[dict, dict, dict]:
         vae = dict(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
                    up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32)
         return text, unet, vae
-    # The real vocabulary's size, so the embedding table weighs what it does in SD-Turbo.
+    # The real vocabulary's size (our tokenizer uses its first ids), so the embedding weighs what SD-Turbo's does.
     text = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
-                projection_dim=512, hidden_act="gelu", vocab_size=max(vocab_size, 49408))
+                projection_dim=512, hidden_act="gelu", vocab_size=49408)
     unet = dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, sample_size=64,
                 cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
                 down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
@@ -61,7 +61,7 @@ def _models(shape: str, tokenizer) -> dict:
 
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}: choose {' or '.join(SHAPES)}")
-    text_sizes, unet_sizes, vae_sizes = _sizes(shape, len(tokenizer))
+    text_sizes, unet_sizes, vae_sizes = _sizes(shape)
     text_sizes.setdefault("vocab_size", len(tokenizer))
     text = CLIPTextModel(CLIPTextConfig(**text_sizes, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
                                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
