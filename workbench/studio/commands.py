@@ -12,6 +12,8 @@ import time
 import click
 
 from workbench.cli_output import print_rows, refusing
+from workbench.studio.conf import CPU_DTYPES
+from workbench.studio.tiny import SHAPES
 
 FORMATS = click.Choice(["table", "csv", "json"])
 _EXPECTED = (LookupError, ValueError, PermissionError, FileNotFoundError)
@@ -54,7 +56,7 @@ def studio() -> None:
 @click.option("--weights", "weights_dir", default=None, help="A diffusers folder (default: studio.weights_dir).")
 @click.option("--size", type=int, default=None, help="Pixels (default: studio.size).")
 @click.option("--steps", type=int, default=None, help="Denoising steps (default: studio.steps).")
-@click.option("--cpu-dtype", type=click.Choice(["float32", "bfloat16"]), default=None,
+@click.option("--cpu-dtype", type=click.Choice(CPU_DTYPES), default=None,
               help="Precision without a GPU (default: studio.cpu_dtype); a GPU runs float16.")
 @click.option("--user", "-u", default="u_marketing", show_default=True, help="Who generates.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -145,8 +147,8 @@ def templates() -> None:
 
 @studio.command("tiny-weights")
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--shape", type=click.Choice(["tiny", "sd-turbo"]), default="tiny", show_default=True,
-              help="tiny (about 6 MB) or SD-Turbo's full sizes (2.6 GB, to time the real model without its weights).")
+@click.option("--shape", type=click.Choice(SHAPES), default="tiny", show_default=True,
+              help="tiny (about 6 MB) or SD-Turbo's full sizes (about 2.5 GB, to time the real model without its weights).")
 def tiny_weights(folder, shape) -> None:
     """Save a random SD pipeline (noise images) to FOLDER: the whole flow without real weights.
 

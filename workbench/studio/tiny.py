@@ -85,7 +85,7 @@ def build_tiny_weights(folder: str | Path, seed: int = 0, shape: str = "tiny") -
     """Save a random SD pipeline of ``shape`` (tiny or sd-turbo) to ``folder`` (``save_pretrained``), return it.
 
     The same ``seed`` gives the same weights, so tests can compare images across builds. The sd-turbo shape
-    is saved in float16 (2.6 GB instead of 5.2; loading casts it to the device's precision).
+    is saved in float16 (about 2.5 GB instead of 5; loading casts it to the device's precision).
     """
     import torch
     from diffusers import StableDiffusionPipeline
